@@ -10,7 +10,8 @@
 //   1..99     generic / internal
 //   100..199  handoff intake (handoff.hpp)
 //   200..299  ERIXBCFG v1 structure (bcfg.hpp)
-//   300..399  policy: roles, profiles, ordering, envelopes, storage
+//   300..369  policy: roles, profiles, envelopes, storage
+//   370..399  ordering
 //   400..449  endpoint inventory and module discovery
 //   450..549  boot engine: launches, handshakes, teardown
 #pragma once
@@ -64,8 +65,10 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   ROOTD_REASONS_HANDOFF(X)                                                   \
   /* ---- bcfg structure (200..299) ---- */                                 \
   ROOTD_REASONS_BCFG(X)                                                      \
-  /* ---- policy (300..399) ---- */                                         \
+  /* ---- policy (300..369) ---- */                                         \
   ROOTD_REASONS_POLICY(X)                                                    \
+  /* ---- ordering (370..399) ---- */                                       \
+  ROOTD_REASONS_ORDERING(X)                                                  \
   /* ---- inventory and modules (400..449) ---- */                          \
   ROOTD_REASONS_INVENTORY(X)                                                 \
   /* ---- boot engine (450..549) ---- */                                    \
@@ -79,8 +82,11 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
 // bcfg.hpp
 #define ROOTD_REASONS_BCFG(X)
 
-// roles.hpp, authority.hpp, envelope.hpp, ordering.hpp, profiles.hpp
+// roles.hpp, authority.hpp, envelope.hpp, profiles.hpp
 #define ROOTD_REASONS_POLICY(X)
+
+// ordering.hpp
+#define ROOTD_REASONS_ORDERING(X)
 
 // inventory.hpp
 #define ROOTD_REASONS_INVENTORY(X)
