@@ -60,7 +60,6 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   /* ---- generic / internal (1..99) ---- */                                \
   X(INTERNAL_CAPACITY, 1, INTERNAL_ERROR)                                    \
   X(INTERNAL_STATE, 2, INTERNAL_ERROR)                                       \
-  X(FORCED_FAILURE, 3, CONTRACT_INVALID)                                     \
   /* ---- handoff (100..199) ---- */                                        \
   ROOTD_REASONS_HANDOFF(X)                                                   \
   /* ---- bcfg structure (200..299) ---- */                                 \
@@ -77,27 +76,252 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
 // Each block below is owned by the header named in its comment.
 
 // handoff.hpp
-#define ROOTD_REASONS_HANDOFF(X)
+#define ROOTD_REASONS_HANDOFF(X)                                             \
+  X(HANDOFF_TRUNCATED_HEADER, 100, HANDOFF_INVALID)                          \
+  X(HANDOFF_BAD_MAGIC, 101, HANDOFF_INVALID)                                 \
+  X(HANDOFF_UNSUPPORTED_VERSION, 102, HANDOFF_INVALID)                       \
+  X(HANDOFF_BAD_HEADER_SIZE, 103, HANDOFF_INVALID)                           \
+  X(HANDOFF_TOO_LARGE, 104, HANDOFF_INVALID)                                 \
+  X(HANDOFF_SIZE_MISMATCH, 105, HANDOFF_INVALID)                             \
+  X(HANDOFF_CHECKSUM_MISMATCH, 106, HANDOFF_INVALID)                         \
+  X(HANDOFF_UNKNOWN_FLAGS, 107, HANDOFF_INVALID)                             \
+  X(HANDOFF_RESERVED_NONZERO, 108, HANDOFF_INVALID)                          \
+  X(HANDOFF_DESCRIPTOR_TRUNCATED, 109, HANDOFF_INVALID)                      \
+  X(HANDOFF_DESCRIPTOR_SIZE_TOO_SMALL, 110, HANDOFF_INVALID)                 \
+  X(HANDOFF_DESCRIPTOR_SIZE_UNALIGNED, 111, HANDOFF_INVALID)                 \
+  X(HANDOFF_DESCRIPTOR_OVERRUNS, 112, HANDOFF_INVALID)                       \
+  X(HANDOFF_TOO_MANY_DESCRIPTORS, 113, HANDOFF_INVALID)                      \
+  X(HANDOFF_DESCRIPTOR_FLAGS_UNKNOWN, 114, HANDOFF_INVALID)                  \
+  X(HANDOFF_DESCRIPTOR_KIND_UNKNOWN, 115, HANDOFF_INVALID)                   \
+  X(HANDOFF_DESCRIPTOR_DUPLICATE, 116, HANDOFF_INVALID)                      \
+  X(HANDOFF_DESCRIPTOR_PAYLOAD_SIZE, 117, HANDOFF_INVALID)                   \
+  X(HANDOFF_MISSING_CSPACE, 118, HANDOFF_INVALID)                            \
+  X(HANDOFF_MISSING_IMAGE_FRAME, 119, HANDOFF_INVALID)                       \
+  X(HANDOFF_MISSING_ENDPOINTS, 120, HANDOFF_INVALID)                         \
+  X(HANDOFF_CSPACE_NO_FREE_SLOT, 121, HANDOFF_INVALID)                       \
+  X(HANDOFF_CSPACE_TOO_MANY_POPULATED, 122, HANDOFF_INVALID)                 \
+  X(HANDOFF_SLOT_BEYOND_CSPACE, 123, HANDOFF_INVALID)                        \
+  X(HANDOFF_SLOT_NOT_POPULATED, 124, HANDOFF_INVALID)                        \
+  X(HANDOFF_SLOT_REUSED, 125, HANDOFF_INVALID)                               \
+  X(HANDOFF_IMAGE_FRAME_EMPTY, 126, HANDOFF_INVALID)                         \
+  X(HANDOFF_IMAGE_FRAME_UNALIGNED, 127, HANDOFF_INVALID)                     \
+  X(HANDOFF_TOO_MANY_ENDPOINTS, 128, HANDOFF_INVALID)                        \
+  X(HANDOFF_ENDPOINT_KIND_UNKNOWN, 129, HANDOFF_INVALID)                     \
+  X(HANDOFF_ENDPOINT_DUPLICATE, 130, HANDOFF_INVALID)                        \
+  X(HANDOFF_ENDPOINT_UNSORTED, 131, HANDOFF_INVALID)                         \
+  X(HANDOFF_TOO_MANY_MODULES, 132, HANDOFF_INVALID)                          \
+  X(HANDOFF_MODULE_NAME_EMPTY, 133, HANDOFF_INVALID)                         \
+  X(HANDOFF_MODULE_NAME_TOO_LONG, 134, HANDOFF_INVALID)                      \
+  X(HANDOFF_MODULE_NAME_INVALID_CHAR, 135, HANDOFF_INVALID)                  \
+  X(HANDOFF_MODULE_NAME_PADDING_NONZERO, 136, HANDOFF_INVALID)               \
+  X(HANDOFF_MODULE_NAME_DUPLICATE, 137, HANDOFF_INVALID)                     \
+  X(HANDOFF_MODULE_UNSORTED, 138, HANDOFF_INVALID)                           \
+  X(HANDOFF_MODULE_EMPTY, 139, HANDOFF_INVALID)                              \
+  X(HANDOFF_MODULE_VADDR_UNALIGNED, 140, HANDOFF_INVALID)                    \
+  X(HANDOFF_MODULE_OUTSIDE_USER_SPACE, 141, HANDOFF_INVALID)                 \
+  X(HANDOFF_MODULE_RANGES_OVERLAP, 142, HANDOFF_INVALID)                     \
+  X(HANDOFF_MODULE_VADDR_UNSORTED, 143, HANDOFF_INVALID)                     \
+  X(HANDOFF_TOO_MANY_UNTYPED, 144, HANDOFF_INVALID)                          \
+  X(HANDOFF_UNTYPED_EMPTY, 145, HANDOFF_INVALID)                             \
+  X(HANDOFF_UNTYPED_UNALIGNED, 146, HANDOFF_INVALID)                         \
+  X(HANDOFF_UNTYPED_BEYOND_PHYSICAL, 147, HANDOFF_INVALID)                   \
+  X(HANDOFF_UNTYPED_FLAGS_UNKNOWN, 148, HANDOFF_INVALID)                     \
+  X(HANDOFF_UNTYPED_OVERLAP, 149, HANDOFF_INVALID)                           \
+  X(HANDOFF_UNTYPED_UNSORTED, 150, HANDOFF_INVALID)                          \
+  X(HANDOFF_FRAMEBUFFER_UNALIGNED, 151, HANDOFF_INVALID)                     \
+  X(HANDOFF_FRAMEBUFFER_EMPTY, 152, HANDOFF_INVALID)                         \
+  X(HANDOFF_FRAMEBUFFER_BPP_UNSUPPORTED, 153, HANDOFF_INVALID)               \
+  X(HANDOFF_FRAMEBUFFER_PITCH_TOO_SMALL, 154, HANDOFF_INVALID)               \
+  X(HANDOFF_FRAMEBUFFER_BEYOND_PHYSICAL, 155, HANDOFF_INVALID)               \
+  X(HANDOFF_ACPI_RSDP_NULL, 156, HANDOFF_INVALID)                            \
+  X(HANDOFF_ACPI_REVISION_UNKNOWN, 157, HANDOFF_INVALID)                     \
+  X(HANDOFF_ACPI_RSDP_BEYOND_PHYSICAL, 158, HANDOFF_INVALID)
 
 // bcfg.hpp
-#define ROOTD_REASONS_BCFG(X)
+#define ROOTD_REASONS_BCFG(X)                                                \
+  X(BCFG_TRUNCATED_HEADER, 200, CONTRACT_INVALID)                            \
+  X(BCFG_BAD_MAGIC, 201, CONTRACT_INVALID)                                   \
+  X(BCFG_UNSUPPORTED_VERSION, 202, CONTRACT_INVALID)                         \
+  X(BCFG_HEADER_SIZE_INVALID, 203, CONTRACT_INVALID)                         \
+  X(BCFG_TOTAL_SIZE_MISMATCH, 204, CONTRACT_INVALID)                         \
+  X(BCFG_CHECKSUM_MISMATCH, 205, CONTRACT_INVALID)                           \
+  X(BCFG_UNKNOWN_FLAGS, 206, CONTRACT_INVALID)                               \
+  X(BCFG_SECTION_COUNT_INVALID, 207, CONTRACT_INVALID)                       \
+  X(BCFG_HEADER_RESERVED_NONZERO, 208, CONTRACT_INVALID)                     \
+  X(BCFG_SECTION_TABLE_OUT_OF_BOUNDS, 209, CONTRACT_INVALID)                 \
+  X(BCFG_SECTION_UNKNOWN_TAG, 210, CONTRACT_INVALID)                         \
+  X(BCFG_SECTION_DUPLICATE, 211, CONTRACT_INVALID)                           \
+  X(BCFG_SECTION_ORDER, 212, CONTRACT_INVALID)                               \
+  X(BCFG_SECTION_LENGTH_MISMATCH, 213, CONTRACT_INVALID)                     \
+  X(BCFG_SECTION_MISALIGNED, 214, CONTRACT_INVALID)                          \
+  X(BCFG_SECTION_OVERLAP, 215, CONTRACT_INVALID)                             \
+  X(BCFG_SECTION_GAP, 216, CONTRACT_INVALID)                                 \
+  X(BCFG_SECTION_OUT_OF_BOUNDS, 217, CONTRACT_INVALID)                       \
+  X(BCFG_PADDING_NONZERO, 218, CONTRACT_INVALID)                             \
+  X(BCFG_TRAILING_BYTES, 219, CONTRACT_INVALID)                              \
+  X(BCFG_PROFILE_COUNT_INVALID, 220, CONTRACT_INVALID)                       \
+  X(BCFG_TOO_MANY_SERVICES, 221, CONTRACT_INVALID)                           \
+  X(BCFG_TOO_MANY_AFTER_EDGES, 222, CONTRACT_INVALID)                        \
+  X(BCFG_TOO_MANY_PEER_EDGES, 223, CONTRACT_INVALID)                         \
+  X(BCFG_TOO_MANY_PROVIDERS, 224, CONTRACT_INVALID)                          \
+  X(BCFG_TOO_MANY_MOUNTS, 225, CONTRACT_INVALID)                             \
+  X(BCFG_STRING_TABLE_TOO_LARGE, 226, CONTRACT_INVALID)                      \
+  X(BCFG_STRING_OUT_OF_BOUNDS, 227, CONTRACT_INVALID)                        \
+  X(BCFG_STRING_NOT_CANONICAL, 228, CONTRACT_INVALID)                        \
+  X(BCFG_STRING_TABLE_SLACK, 229, CONTRACT_INVALID)                          \
+  X(BCFG_PROFILE_INVALID, 230, CONTRACT_INVALID)                             \
+  X(BCFG_SERVICE_NAME_INVALID, 231, CONTRACT_INVALID)                        \
+  X(BCFG_SERVICE_NAME_DUPLICATE, 232, CONTRACT_INVALID)                      \
+  X(BCFG_SERVICE_ORDER, 233, CONTRACT_INVALID)                               \
+  X(BCFG_SERVICE_ROLE_INVALID, 234, CONTRACT_INVALID)                        \
+  X(BCFG_SERVICE_IMAGE_INVALID, 235, CONTRACT_INVALID)                       \
+  X(BCFG_SERVICE_LAUNCH_INVALID, 236, CONTRACT_INVALID)                      \
+  X(BCFG_SERVICE_RESERVED_NONZERO, 237, CONTRACT_INVALID)                    \
+  X(BCFG_AFTER_RANGE_NOT_CONTIGUOUS, 238, CONTRACT_INVALID)                  \
+  X(BCFG_AFTER_RANGE_OUT_OF_BOUNDS, 239, CONTRACT_INVALID)                   \
+  X(BCFG_AFTER_INDEX_OUT_OF_RANGE, 240, CONTRACT_INVALID)                    \
+  X(BCFG_AFTER_NOT_ASCENDING, 241, CONTRACT_INVALID)                         \
+  X(BCFG_AFTER_DUPLICATE, 242, CONTRACT_INVALID)                             \
+  X(BCFG_AFTER_EDGES_UNREFERENCED, 243, CONTRACT_INVALID)                    \
+  X(BCFG_PEER_RANGE_NOT_CONTIGUOUS, 244, CONTRACT_INVALID)                   \
+  X(BCFG_PEER_RANGE_OUT_OF_BOUNDS, 245, CONTRACT_INVALID)                    \
+  X(BCFG_PEER_INDEX_OUT_OF_RANGE, 246, CONTRACT_INVALID)                     \
+  X(BCFG_PEER_NOT_ASCENDING, 247, CONTRACT_INVALID)                          \
+  X(BCFG_PEER_DUPLICATE, 248, CONTRACT_INVALID)                              \
+  X(BCFG_PEER_EDGES_UNREFERENCED, 249, CONTRACT_INVALID)                     \
+  X(BCFG_PROVIDER_NAME_INVALID, 250, CONTRACT_INVALID)                       \
+  X(BCFG_PROVIDER_NAME_DUPLICATE, 251, CONTRACT_INVALID)                     \
+  X(BCFG_PROVIDER_ORDER, 252, CONTRACT_INVALID)                              \
+  X(BCFG_PROVIDER_SERVICE_INDEX_OUT_OF_RANGE, 253, CONTRACT_INVALID)         \
+  X(BCFG_PROVIDER_BLOCK_INDEX_OUT_OF_RANGE, 254, CONTRACT_INVALID)           \
+  X(BCFG_PROVIDER_KEY_INDEX_OUT_OF_RANGE, 255, CONTRACT_INVALID)             \
+  X(BCFG_PROVIDER_RESERVED_NONZERO, 256, CONTRACT_INVALID)                   \
+  X(BCFG_MOUNT_PATH_INVALID, 257, CONTRACT_INVALID)                          \
+  X(BCFG_MOUNT_PATH_DUPLICATE, 258, CONTRACT_INVALID)                        \
+  X(BCFG_MOUNT_ORDER, 259, CONTRACT_INVALID)                                 \
+  X(BCFG_MOUNT_PROVIDER_INDEX_OUT_OF_RANGE, 260, CONTRACT_INVALID)           \
+  X(BCFG_MOUNT_READ_ONLY_INVALID, 261, CONTRACT_INVALID)                     \
+  X(BCFG_MOUNT_RESERVED_NONZERO, 262, CONTRACT_INVALID)                      \
+  X(BCFG_WRITE_UNKNOWN_SERVICE, 263, CONTRACT_INVALID)                       \
+  X(BCFG_WRITE_UNKNOWN_PROVIDER, 264, CONTRACT_INVALID)                      \
+  X(BCFG_WRITE_BUFFER_TOO_SMALL, 265, CONTRACT_INVALID)                      \
+  X(BCFG_DECODE_STORAGE_TOO_SMALL, 266, CONTRACT_INVALID)
 
 // roles.hpp, authority.hpp, envelope.hpp, profiles.hpp
-#define ROOTD_REASONS_POLICY(X)
+#define ROOTD_REASONS_POLICY(X)                                              \
+  X(ROLE_UNKNOWN, 300, CONTRACT_INVALID)                                     \
+  X(ROLE_DRIVER_NOT_LAUNCHED_BY_DEVICED, 301, CONTRACT_INVALID)              \
+  X(ROLE_LAUNCHED_BY_DEVICED_NOT_DRIVER, 302, CONTRACT_INVALID)              \
+  X(ROLE_SINGLETON_REPEATED, 303, CONTRACT_INVALID)                          \
+  X(ROLE_FOUNDATION_INCOMPLETE, 304, CONTRACT_INVALID)                       \
+  X(ROLE_PROCD_MISSING, 305, CONTRACT_INVALID)                               \
+  X(ROLE_DEVICED_MISSING, 306, CONTRACT_INVALID)                             \
+  X(PROFILE_UNKNOWN, 307, CONTRACT_INVALID)                                  \
+  X(PROFILE_ROLE_MISSING, 308, CONTRACT_INVALID)                             \
+  X(PROFILE_PROBE_UNEXPECTED, 309, CONTRACT_INVALID)                         \
+  X(PROFILE_BLOCK_STORAGE_MISSING, 310, CONTRACT_INVALID)                    \
+  X(PEER_SELF, 311, CONTRACT_INVALID)                                        \
+  X(PEER_STORAGE_WITHOUT_PROVIDER, 312, CONTRACT_INVALID)                    \
+  X(PEER_EXACT_SET_INCOMPLETE, 313, CONTRACT_INVALID)                        \
+  X(PEER_CAPACITY_EXCEEDED, 314, CONTRACT_INVALID)                           \
+  X(PROVIDER_SERVICE_NOT_FILESYSTEM, 315, CONTRACT_INVALID)                  \
+  X(PROVIDER_BLOCK_NOT_BLOCK_SERVICE, 316, CONTRACT_INVALID)                 \
+  X(PROVIDER_KEY_NOT_KEY_SERVICE, 317, CONTRACT_INVALID)                     \
+  X(PROVIDER_BLOCK_REQUIRED, 318, CONTRACT_INVALID)                          \
+  X(PROVIDER_BLOCK_FORBIDDEN, 319, CONTRACT_INVALID)                         \
+  X(PROVIDER_KEY_FORBIDDEN, 320, CONTRACT_INVALID)                           \
+  X(PROVIDER_PARTITION_WITHOUT_BLOCK, 321, CONTRACT_INVALID)                 \
+  X(PROVIDER_SERVICE_SHARED, 322, CONTRACT_INVALID)                          \
+  X(PROVIDER_NOT_MOUNTED, 323, CONTRACT_INVALID)                             \
+  X(STORAGE_VFSD_MISSING, 324, CONTRACT_INVALID)                             \
+  X(MOUNT_ROOT_MISSING, 325, CONTRACT_INVALID)                               \
+  X(MOUNT_PATH_NOT_ABSOLUTE, 326, CONTRACT_INVALID)                          \
+  X(MOUNT_PATH_EMPTY_COMPONENT, 327, CONTRACT_INVALID)                       \
+  X(MOUNT_PATH_TRAILING_SLASH, 328, CONTRACT_INVALID)                        \
+  X(MOUNT_PATH_DOT_COMPONENT, 329, CONTRACT_INVALID)                         \
+  X(TRANSFER_CAP_COPY_DENIED, 330, CONTRACT_INVALID)                         \
+  X(TRANSFER_CAP_OP_UNKNOWN, 331, CONTRACT_INVALID)                          \
+  X(TRANSFER_LEGACY_SLOT, 332, CONTRACT_INVALID)                             \
+  X(TRANSFER_OUTSIDE_WINDOW, 333, CONTRACT_INVALID)                          \
+  X(TRANSFER_AUTHORITY_UNKNOWN, 334, CONTRACT_INVALID)                       \
+  X(TRANSFER_RIGHTS_EMPTY, 335, CONTRACT_INVALID)                            \
+  X(TRANSFER_RIGHTS_EXCEED_SOURCE, 336, CONTRACT_INVALID)                    \
+  X(TRANSFER_RIGHTS_EXCEED_RULE, 337, CONTRACT_INVALID)                      \
+  X(TRANSFER_DEDICATED_NOT_AUTHORIZED, 338, CONTRACT_INVALID)                \
+  X(TRANSFER_DEDICATED_SLOT_MISMATCH, 339, CONTRACT_INVALID)                 \
+  X(TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED, 340, CONTRACT_INVALID)              \
+  X(TRANSFER_IMAGE_FRAME_SLOT_MISMATCH, 341, CONTRACT_INVALID)               \
+  X(PEER_NOT_PERMITTED, 342, CONTRACT_INVALID)                               \
+  X(TRANSFER_PEER_SLOT_INVALID, 343, CONTRACT_INVALID)                       \
+  X(TRANSFER_STORAGE_PAIR_INVALID, 344, CONTRACT_INVALID)                    \
+  X(ENVELOPE_COUNT_MISMATCH, 345, CONTRACT_INVALID)                          \
+  X(ENVELOPE_IDENTITY_MISMATCH, 346, CONTRACT_INVALID)                       \
+  X(ENVELOPE_ROLE_MISMATCH, 347, CONTRACT_INVALID)                           \
+  X(ENVELOPE_WINDOW_MISMATCH, 348, CONTRACT_INVALID)                         \
+  X(ENVELOPE_PRIMARY_SLOT_MISMATCH, 349, CONTRACT_INVALID)                   \
+  X(ENVELOPE_PRIMARY_MISSING, 350, CONTRACT_INVALID)                         \
+  X(ENVELOPE_IMAGE_FRAME_MISSING, 351, CONTRACT_INVALID)                     \
+  X(ENVELOPE_SLOT_COLLISION, 352, CONTRACT_INVALID)                          \
+  X(ENVELOPE_DEDICATED_REPEATED, 353, CONTRACT_INVALID)                      \
+  X(ENVELOPE_SERVICE_ENDPOINT_INVALID, 354, CONTRACT_INVALID)                \
+  X(ENVELOPE_SOURCE_MISMATCH, 355, CONTRACT_INVALID)                         \
+  X(ENVELOPE_PEER_INDEX_INVALID, 356, CONTRACT_INVALID)                      \
+  X(ENVELOPE_PEER_ROLE_MISMATCH, 357, CONTRACT_INVALID)                      \
+  X(ENVELOPE_PEER_NOT_CONFIGURED, 358, CONTRACT_INVALID)                     \
+  X(ENVELOPE_PEER_MISSING, 359, CONTRACT_INVALID)                            \
+  X(TRANSFER_SERVICE_ENDPOINT_SLOT_MISMATCH, 360, CONTRACT_INVALID)          \
+  X(ENVELOPE_PEER_REPEATED, 361, CONTRACT_INVALID)
 
 // ordering.hpp
-#define ROOTD_REASONS_ORDERING(X)
+#define ROOTD_REASONS_ORDERING(X)                                  \
+  X(ORDER_SELF_DEPENDENCY, 370, CONTRACT_INVALID)                  \
+  X(ORDER_CYCLE, 371, CONTRACT_INVALID)                            \
+  X(ORDER_FOUNDATION_WAITS_FOR_SERVICE, 372, CONTRACT_INVALID)
 
 // inventory.hpp
-#define ROOTD_REASONS_INVENTORY(X)
+#define ROOTD_REASONS_INVENTORY(X)                                           \
+  X(INVENTORY_ENDPOINT_MISSING, 400, HANDOFF_INVALID)                        \
+  X(INVENTORY_ENDPOINT_NOT_CANONICAL, 401, HANDOFF_INVALID)                  \
+  X(INVENTORY_LEGACY_SLOT_POPULATED, 402, HANDOFF_INVALID)                   \
+  X(INVENTORY_CANONICAL_SLOT_OCCUPIED, 403, HANDOFF_INVALID)                 \
+  X(INVENTORY_CSPACE_TOO_SMALL, 404, HANDOFF_INVALID)                        \
+  X(MODULE_BOOT_CONFIG_MISSING, 405, CONTRACT_INVALID)                       \
+  X(MODULE_SERVICE_IMAGE_MISSING, 406, CONTRACT_INVALID)                     \
+  X(MODULE_PROFILE_MODULE_MISSING, 407, CONTRACT_INVALID)
 
 // boot.hpp
-#define ROOTD_REASONS_BOOT(X)
+#define ROOTD_REASONS_BOOT(X)                                      \
+  X(BOOT_MODULE_UNREADABLE, 450, HANDOFF_INVALID)                  \
+  X(BOOT_ENDPOINT_CREATE_FAILED, 452, SERVICE_BOOTSTRAP_FAILED)    \
+  X(BOOT_SPAWN_FAILED, 453, SERVICE_BOOTSTRAP_FAILED)              \
+  X(BOOT_NO_INSTALL_GRANT, 454, SERVICE_BOOTSTRAP_FAILED)          \
+  X(BOOT_PAGER_FAILED, 455, SERVICE_BOOTSTRAP_FAILED)              \
+  X(BOOT_MAP_FAILED, 456, SERVICE_BOOTSTRAP_FAILED)                \
+  X(BOOT_TRANSFER_FAILED, 457, SERVICE_BOOTSTRAP_FAILED)           \
+  X(BOOT_START_FAILED, 458, SERVICE_BOOTSTRAP_FAILED)              \
+  X(BOOT_ENVELOPE_SEND_FAILED, 459, SERVICE_BOOTSTRAP_FAILED)      \
+  X(BOOT_HANDSHAKE_INVALID, 460, SERVICE_BOOTSTRAP_FAILED)         \
+  X(BOOT_SERVICE_NOT_READY, 461, SERVICE_BOOTSTRAP_FAILED)         \
+  X(BOOT_SERVICE_EXITED, 462, SERVICE_BOOTSTRAP_FAILED)            \
+  X(BOOT_PROBE_SPAWN_FAILED, 463, SERVICE_BOOTSTRAP_FAILED)        \
+  X(BOOT_PROBE_FAILED, 464, SERVICE_BOOTSTRAP_FAILED)              \
+  X(BOOT_UNEXPECTED_EVENT, 465, INTERNAL_ERROR)                    \
+  X(BOOT_WAIT_FAILED, 466, INTERNAL_ERROR)                         \
+  X(BOOT_SHED_FAILED, 467, INTERNAL_ERROR)
+
+// Integration fault hooks (boot.hpp Hook). Their names are left out of the
+// table in images built with ROOTD_NO_FAULT_HOOKS (runtime and release), so
+// such an image carries no fault-hook string at all; the numbers stay
+// reserved everywhere.
+#define ROOTD_REASONS_HOOKS(X)                                     \
+  X(FORCED_FAILURE, 3, CONTRACT_INVALID)                           \
+  X(BOOT_FORCED_SPAWN_FAILURE, 468, SERVICE_BOOTSTRAP_FAILED)      \
+  X(BOOT_FORCED_SERVICE_FAILURE, 469, SERVICE_BOOTSTRAP_FAILED)
 
 enum class Reason : std::uint16_t {
   NONE = 0,
 #define ROOTD_X_ENUM(name, num, st) name = num,
-  ROOTD_REASONS(ROOTD_X_ENUM)
+  ROOTD_REASONS(ROOTD_X_ENUM) ROOTD_REASONS_HOOKS(ROOTD_X_ENUM)
 #undef ROOTD_X_ENUM
 };
 
@@ -110,6 +334,9 @@ struct ReasonInfo {
 inline constexpr ReasonInfo kReasonTable[] = {
 #define ROOTD_X_ROW(name, num, st) {Reason::name, #name, Status::st},
     ROOTD_REASONS(ROOTD_X_ROW)
+#if !defined(ROOTD_NO_FAULT_HOOKS)
+    ROOTD_REASONS_HOOKS(ROOTD_X_ROW)
+#endif
 #undef ROOTD_X_ROW
 };
 
