@@ -1,0 +1,451 @@
+// Startup envelopes: for every service, the exact table of capabilities
+// rootd copies into its cspace before delivering the envelope, and the
+// validation of the whole set together.
+//
+// Synthesis is deterministic. Service i's envelope lists, in ascending
+// local slot order:
+//   1. its service endpoint: rootd's retained endpoint at first_free_slot + i,
+//      at abi::kServiceEndpointLocalSlot;
+//   2. peer and storage endpoints: the union of its `peers` and of the
+//      services provider rows bind to it, ascending by service index, at
+//      kFirstPeerLocalSlot + n; a storage-bound service is a STORAGE_ENDPOINT,
+//      any other a PEER_ENDPOINT;
+//   3. the boot image frame, for roles that receive it;
+//   4. its dedicated endpoints in kind order (= slot order).
+// Sources in rootd's cspace (Sources): dedicated endpoints where the handoff
+// inventory says, the image frame from the handoff, retained endpoints at
+// first_free_slot + i. The boot engine owns every rootd slot at and above
+// first_free_slot + service_count.
+//
+// validate_envelopes() checks the set against the config and the sources:
+// every transfer authorized (authority.hpp); every slot inside the window
+// and used once; each service endpoint, primary and image frame present;
+// peers exactly the configured ones, each once; no dedicated endpoint given
+// twice to one role or received on by two holders; every source where
+// Sources says, with the rights rootd holds there.
+//
+// Memory (rootd's stack budget is 16 KiB): a stored set lives in caller
+// storage (EnvelopeStorage, about 372 KiB at full capacity, all-zero so it is
+// .bss); rootd's streaming validate_envelopes(config, handoff, sink) needs no
+// stored set and about 2 KiB of stack.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "rootd/abi.hpp"
+#include "rootd/authority.hpp"
+#include "rootd/bcfg.hpp"
+#include "rootd/endpoints.hpp"
+#include "rootd/handoff.hpp"
+#include "rootd/result.hpp"
+#include "rootd/roles.hpp"
+#include "rootd/sink.hpp"
+#include "rootd/storage.hpp"
+
+namespace rootd {
+
+// Where each kind of authority comes from in rootd's cspace, and the rights
+// rootd holds on it.
+struct Sources {
+  std::array<std::uint32_t, kEndpointKindCount> dedicated{};  // abi::kNoSlot when absent
+  std::uint32_t image_frame = abi::kNoSlot;
+  std::uint32_t first_free_slot = 0;
+  std::uint32_t endpoint_rights = kEndpointFullRights;
+  std::uint32_t image_frame_rights = abi::RIGHT_READ | abi::RIGHT_WRITE | abi::RIGHT_EXECUTE;
+
+  constexpr std::uint32_t service_endpoint(std::size_t service) const {
+    return first_free_slot + static_cast<std::uint32_t>(service);
+  }
+};
+
+// The kernel installs each dedicated endpoint at its canonical slot in
+// rootd's cspace (inventory.hpp checks it): without a handoff, as for
+// `erix-bcfg plan`, these are the sources.
+constexpr Sources canonical_sources(std::uint32_t image_frame_slot, std::uint32_t first_free_slot) {
+  Sources s;
+  for (std::size_t k = 0; k < kEndpointKindCount; ++k) s.dedicated[k] = kEndpointTable[k].local_slot;
+  s.image_frame = image_frame_slot;
+  s.first_free_slot = first_free_slot;
+  return s;
+}
+
+constexpr Sources sources_from(const handoff::View& h) {
+  Sources s;
+  for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
+    const std::uint32_t slot = h.endpoint_slot(static_cast<EndpointKind>(k));
+    s.dedicated[k] = slot == handoff::kNoSlot ? abi::kNoSlot : slot;
+  }
+  s.image_frame = h.image_frame().slot;
+  s.first_free_slot = h.cspace().first_free_slot;
+  return s;
+}
+
+// All-zero by default, like Transfer, so EnvelopeStorage is .bss.
+struct Envelope {
+  std::uint16_t service = 0;  // identity: the service's index in the config
+  RoleId role = RoleId::MEMD;
+  std::uint32_t primary_slot = 0;  // local slot of its primary control capability
+  SlotWindow window{};             // delegated slots (the service endpoint is outside)
+  std::uint32_t first_transfer = 0;  // into EnvelopeSet::transfers
+  std::uint32_t transfer_count = 0;
+};
+
+// Per service: service endpoint, image frame, up to 1 + kMaxExtraEndpoints
+// dedicated endpoints; peer edges and provider-bound endpoints on top.
+inline constexpr std::size_t kMaxTransfers = bcfg::kMaxServices + 2 + (kEndpointKindCount + 1) +
+                                             bcfg::kMaxPeerEdges + 3 * bcfg::kMaxProviders;
+inline constexpr std::size_t kMaxTransfersPerEnvelope = 2 + kMaxPeerLocalSlots + 1 + kMaxExtraEndpoints;
+
+namespace detail {
+constexpr bool per_envelope_bound_holds() {
+  for (const Role& r : kRoles) {
+    const std::size_t most = 1 + r.max_peers + (r.image_frame ? 1 : 0) + (r.primary.has_value() ? 1 : 0) +
+                             r.extra_count;
+    if (most > kMaxTransfersPerEnvelope) return false;
+  }
+  return true;
+}
+}  // namespace detail
+static_assert(detail::per_envelope_bound_holds(), "a valid config's envelope fits kMaxTransfersPerEnvelope");
+
+struct EnvelopeSet {
+  std::span<Envelope> envelopes{};
+  std::span<Transfer> transfers{};
+  std::size_t envelope_count = 0;
+  std::size_t transfer_count = 0;
+
+  constexpr std::span<const Transfer> transfers_of(std::size_t i) const {
+    if (i >= envelope_count) return {};
+    const Envelope& e = envelopes[i];
+    if (e.first_transfer > transfer_count || e.transfer_count > transfer_count - e.first_transfer) return {};
+    return std::span<const Transfer>(transfers.data() + e.first_transfer, e.transfer_count);
+  }
+};
+
+// Caller-provided storage; the full size is about 340 KiB, so rootd keeps it
+// in static storage. Tests use small capacities.
+template <std::size_t MaxServices = bcfg::kMaxServices, std::size_t MaxTransfers = kMaxTransfers>
+struct EnvelopeStorage {
+  std::array<Envelope, MaxServices> envelopes{};
+  std::array<Transfer, MaxTransfers> transfers{};
+};
+
+namespace detail {
+constexpr Transfer make_transfer(AuthorityKind kind, std::uint32_t local, std::uint32_t source,
+                                 std::uint32_t rights, std::uint32_t source_rights) {
+  Transfer t;
+  t.op = abi::CapOp::COPY_ATTENUATED;
+  t.authority = kind;
+  t.local_slot = local;
+  t.source_slot = source;
+  t.rights = rights;
+  t.source_rights = source_rights;
+  return t;
+}
+
+// Appends transfers to `out` from `used` on; INTERNAL_CAPACITY when full.
+class TransferSink {
+ public:
+  constexpr TransferSink(std::span<Transfer> out, std::size_t used) : out_(out), used_(used) {}
+  constexpr bool push(const Transfer& t) {
+    if (used_ >= out_.size()) return false;
+    out_[used_++] = t;
+    return true;
+  }
+  constexpr std::size_t used() const { return used_; }
+
+ private:
+  std::span<Transfer> out_;
+  std::size_t used_;
+};
+}  // namespace detail
+
+// Service i's envelope, its transfers appended to `out` from `used` on.
+// Expects a config that passed validate_config(); fails only with
+// ROLE_UNKNOWN (offset: the service row) or INTERNAL_CAPACITY.
+constexpr Result<Envelope> synthesize_envelope(const bcfg::View& config, const Sources& sources, std::size_t i,
+                                               std::span<Transfer> out, std::size_t used) {
+  const std::uint32_t row = config.service_offset(i);
+  const Role* r = service_role(config, i);
+  if (r == nullptr) return Error{Reason::ROLE_UNKNOWN, row};
+  Envelope e;
+  e.service = static_cast<std::uint16_t>(i);
+  e.role = r->id;
+  e.primary_slot = primary_control_slot(*r);
+  e.window = r->window;
+  e.first_transfer = static_cast<std::uint32_t>(used);
+  detail::TransferSink sink(out, used);
+  const Error full{Reason::INTERNAL_CAPACITY, row};
+
+  Transfer own = detail::make_transfer(AuthorityKind::SERVICE_ENDPOINT, abi::kServiceEndpointLocalSlot,
+                                       sources.service_endpoint(i), kServiceEndpointRights,
+                                       sources.endpoint_rights);
+  own.peer = static_cast<std::uint16_t>(i);
+  if (!sink.push(own)) return full;
+
+  // Merge the ascending `peers` list with the ascending storage-bound list.
+  std::array<std::uint16_t, kMaxStoragePeers> storage{};
+  const std::size_t storage_count = storage_peers(config, i, storage);
+  const bcfg::IndexList peers = config.peers(i);
+  std::size_t a = 0;
+  std::size_t b = 0;
+  std::uint32_t next_slot = kFirstPeerLocalSlot;
+  while (a < peers.size() || b < storage_count) {
+    std::uint16_t j = 0;
+    bool bound = false;
+    if (b == storage_count || (a < peers.size() && peers[a] < storage[b])) {
+      j = peers[a++];
+    } else {
+      j = storage[b++];
+      bound = true;
+      if (a < peers.size() && peers[a] == j) ++a;
+    }
+    const Role* rj = service_role(config, j);
+    if (rj == nullptr) return Error{Reason::ROLE_UNKNOWN, config.service_offset(j)};
+    Transfer t = detail::make_transfer(bound ? AuthorityKind::STORAGE_ENDPOINT : AuthorityKind::PEER_ENDPOINT,
+                                       next_slot++, sources.service_endpoint(j), kPeerRights,
+                                       sources.endpoint_rights);
+    t.peer = j;
+    t.peer_role = rj->id;
+    if (!sink.push(t)) return full;
+  }
+
+  if (r->image_frame) {
+    const Transfer t = detail::make_transfer(AuthorityKind::IMAGE_FRAME, kImageFrameLocalSlot, sources.image_frame,
+                                             kImageFrameRights, sources.image_frame_rights);
+    if (!sink.push(t)) return full;
+  }
+  for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
+    const auto kind = static_cast<EndpointKind>(k);
+    const std::uint32_t rights = dedicated_rights(*r, kind);
+    if (rights == 0) continue;
+    Transfer t = detail::make_transfer(AuthorityKind::DEDICATED_ENDPOINT, endpoint_info(kind).local_slot,
+                                       sources.dedicated[k], rights, sources.endpoint_rights);
+    t.endpoint = kind;
+    if (!sink.push(t)) return full;
+  }
+  e.transfer_count = static_cast<std::uint32_t>(sink.used() - used);
+  return e;
+}
+
+// Every service's envelope, in service-index order.
+constexpr Result<EnvelopeSet> synthesize_envelopes(const bcfg::View& config, const Sources& sources,
+                                                   std::span<Envelope> envelopes, std::span<Transfer> transfers) {
+  EnvelopeSet set{envelopes, transfers, 0, 0};
+  if (config.service_count() > envelopes.size()) {
+    return Error{Reason::INTERNAL_CAPACITY, config.section_offset(bcfg::Section::SERVICES)};
+  }
+  for (std::size_t i = 0; i < config.service_count(); ++i) {
+    const Result<Envelope> e = synthesize_envelope(config, sources, i, transfers, set.transfer_count);
+    if (!e) return e.error();
+    envelopes[i] = *e;
+    set.envelope_count = i + 1;
+    set.transfer_count = e->first_transfer + e->transfer_count;
+  }
+  return set;
+}
+
+template <std::size_t S, std::size_t T>
+constexpr Result<EnvelopeSet> synthesize_envelopes(const bcfg::View& config, const Sources& sources,
+                                                   EnvelopeStorage<S, T>& storage) {
+  return synthesize_envelopes(config, sources, storage.envelopes, storage.transfers);
+}
+
+namespace detail {
+
+// Another service's endpoint, wired by `peers` or by a provider row.
+constexpr bool is_wired(AuthorityKind k) {
+  return k == AuthorityKind::PEER_ENDPOINT || k == AuthorityKind::STORAGE_ENDPOINT;
+}
+
+constexpr std::uint32_t largest_window() {
+  std::uint32_t n = 0;
+  for (const Role& r : kRoles) n = r.window.count > n ? r.window.count : n;
+  return n;
+}
+inline constexpr std::size_t kWindowBitmapWords = 8;
+static_assert(largest_window() <= kWindowBitmapWords * 64, "slot bitmap must cover every window");
+
+// Dedicated endpoints across the set: which roles hold each kind, and
+// which kinds someone receives on.
+struct DedicatedHolders {
+  std::array<RoleSet, kEndpointKindCount> holders{};
+  std::uint32_t receiving = 0;
+};
+
+// Where the transfer's source must be, and the rights rootd holds there.
+constexpr bool source_matches(const Sources& sources, const Transfer& t) {
+  std::uint32_t slot = abi::kNoSlot;
+  std::uint32_t held = sources.endpoint_rights;
+  switch (t.authority) {
+    case AuthorityKind::SERVICE_ENDPOINT:
+    case AuthorityKind::PEER_ENDPOINT:
+    case AuthorityKind::STORAGE_ENDPOINT: slot = sources.service_endpoint(t.peer); break;
+    case AuthorityKind::DEDICATED_ENDPOINT: slot = sources.dedicated[static_cast<std::size_t>(t.endpoint)]; break;
+    case AuthorityKind::IMAGE_FRAME:
+      slot = sources.image_frame;
+      held = sources.image_frame_rights;
+      break;
+  }
+  return slot != abi::kNoSlot && t.source_slot == slot && t.source_rights == held;
+}
+
+template <class Sink>
+constexpr bool check_peer_transfer(const bcfg::View& config, std::size_t i, const Transfer& t,
+                                   std::span<const std::uint16_t> storage, std::uint32_t row,
+                                   Reporter<Sink>& report) {
+  if (t.peer >= config.service_count() || t.peer == i) return report(Reason::ENVELOPE_PEER_INDEX_INVALID, row);
+  const Role* owner = service_role(config, t.peer);
+  if (owner == nullptr || owner->id != t.peer_role) return report(Reason::ENVELOPE_PEER_ROLE_MISMATCH, row);
+  bool bound = false;
+  for (std::uint16_t s : storage) bound = bound || s == t.peer;
+  bool listed = false;
+  for (std::uint16_t p : config.peers(i)) listed = listed || p == t.peer;
+  const bool expected = bound ? t.authority == AuthorityKind::STORAGE_ENDPOINT
+                              : listed && t.authority == AuthorityKind::PEER_ENDPOINT;
+  if (!expected) return report(Reason::ENVELOPE_PEER_NOT_CONFIGURED, row);
+  return true;
+}
+
+template <class Sink>
+constexpr bool check_envelope(const bcfg::View& config, const Sources& sources, std::size_t i, const Envelope& e,
+                              std::span<const Transfer> transfers, DedicatedHolders& dedicated,
+                              Reporter<Sink>& report) {
+  const std::uint32_t row = config.service_offset(i);
+  if (e.service != i) return report(Reason::ENVELOPE_IDENTITY_MISMATCH, row);
+  const Role* r = service_role(config, i);
+  if (r == nullptr || r->id != e.role) return report(Reason::ENVELOPE_ROLE_MISMATCH, row);
+  if (e.window != r->window && !report(Reason::ENVELOPE_WINDOW_MISMATCH, row)) return false;
+  if (e.primary_slot != primary_control_slot(*r) && !report(Reason::ENVELOPE_PRIMARY_SLOT_MISMATCH, row)) {
+    return false;
+  }
+  // Distinct slots inside the window plus the service endpoint: more
+  // transfers than that must collide somewhere.
+  if (transfers.size() > r->window.count + 1) return report(Reason::ENVELOPE_SLOT_COLLISION, row);
+
+  std::array<std::uint16_t, kMaxStoragePeers> storage_buffer{};
+  const std::size_t storage_count = storage_peers(config, i, storage_buffer);
+  const std::span<const std::uint16_t> storage(storage_buffer.data(), storage_count);
+
+  std::array<std::uint64_t, kWindowBitmapWords> used{};
+  std::size_t service_endpoints = 0;
+  bool has_primary = false;
+  bool has_image_frame = false;
+  for (std::size_t k = 0; k < transfers.size(); ++k) {
+    const Transfer& t = transfers[k];
+    if (Check c = authorize(*r, t); !ok(c)) {
+      if (!report(c.reason, row)) return false;
+      continue;
+    }
+    if (t.authority == AuthorityKind::SERVICE_ENDPOINT) {
+      ++service_endpoints;
+      if (t.peer != i && !report(Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID, row)) return false;
+    } else {
+      const std::uint32_t bit = t.local_slot - r->window.first;
+      std::uint64_t& word = used[bit / 64];
+      const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
+      if ((word & mask) != 0 && !report(Reason::ENVELOPE_SLOT_COLLISION, row)) return false;
+      word |= mask;
+    }
+    if (!source_matches(sources, t) && !report(Reason::ENVELOPE_SOURCE_MISMATCH, row)) return false;
+    switch (t.authority) {
+      case AuthorityKind::SERVICE_ENDPOINT: break;
+      case AuthorityKind::IMAGE_FRAME: has_image_frame = true; break;
+      case AuthorityKind::DEDICATED_ENDPOINT: {
+        const std::size_t kind = static_cast<std::size_t>(t.endpoint);
+        has_primary = has_primary || (r->primary.has_value() && *r->primary == t.endpoint);
+        const std::uint32_t kind_bit = std::uint32_t{1} << kind;
+        const bool receives = (t.rights & abi::RIGHT_RECEIVE) != 0;
+        const bool repeated = dedicated.holders[kind].has(r->id) || (receives && (dedicated.receiving & kind_bit) != 0);
+        if (repeated && !report(Reason::ENVELOPE_DEDICATED_REPEATED, row)) return false;
+        dedicated.holders[kind] = dedicated.holders[kind].with(r->id);
+        if (receives) dedicated.receiving |= kind_bit;
+        break;
+      }
+      case AuthorityKind::PEER_ENDPOINT:
+      case AuthorityKind::STORAGE_ENDPOINT: {
+        if (!check_peer_transfer(config, i, t, storage, row, report)) return false;
+        for (std::size_t m = 0; m < k; ++m) {
+          const Transfer& earlier = transfers[m];
+          if (is_wired(earlier.authority) && earlier.peer == t.peer &&
+              !report(Reason::ENVELOPE_PEER_REPEATED, row)) {
+            return false;
+          }
+        }
+        break;
+      }
+    }
+  }
+  if (service_endpoints != 1 && !report(Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID, row)) return false;
+  if (r->primary.has_value() && !has_primary && !report(Reason::ENVELOPE_PRIMARY_MISSING, row)) return false;
+  if (r->image_frame && !has_image_frame && !report(Reason::ENVELOPE_IMAGE_FRAME_MISSING, row)) return false;
+  // Every configured peer and every provider-bound service arrives.
+  auto delivered = [&](std::uint16_t j) {
+    for (const Transfer& t : transfers) {
+      if (is_wired(t.authority) && t.peer == j) return true;
+    }
+    return false;
+  };
+  for (std::uint16_t j : config.peers(i)) {
+    if (j != i && !delivered(j) && !report(Reason::ENVELOPE_PEER_MISSING, row)) return false;
+  }
+  for (std::uint16_t j : storage) {
+    if (!delivered(j) && !report(Reason::ENVELOPE_PEER_MISSING, row)) return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+// The whole set against the config and the sources. Offsets: the service
+// row of the envelope at fault.
+template <class Sink>
+constexpr bool validate_envelopes(const bcfg::View& config, const Sources& sources, const EnvelopeSet& set,
+                                  Sink&& sink) {
+  detail::Reporter<Sink> report(sink);
+  if (set.envelope_count != config.service_count() || set.envelope_count > set.envelopes.size() ||
+      set.transfer_count > set.transfers.size()) {
+    report(Reason::ENVELOPE_COUNT_MISMATCH, config.section_offset(bcfg::Section::SERVICES));
+    return false;
+  }
+  detail::DedicatedHolders dedicated{};
+  for (std::size_t i = 0; i < set.envelope_count; ++i) {
+    const Envelope& e = set.envelopes[i];
+    if (e.first_transfer > set.transfer_count || e.transfer_count > set.transfer_count - e.first_transfer) {
+      if (!report(Reason::INTERNAL_STATE, config.service_offset(i))) return false;
+      continue;
+    }
+    const std::span<const Transfer> transfers(set.transfers.data() + e.first_transfer, e.transfer_count);
+    if (!detail::check_envelope(config, sources, i, e, transfers, dedicated, report)) return false;
+  }
+  return report.clean();
+}
+
+// rootd's form: sources from the handoff, each envelope synthesized into a
+// small buffer on the stack (kMaxTransfersPerEnvelope transfers, about
+// 1.7 KiB) and checked against the envelopes before it, so the whole set is
+// validated without storing it. A synthesis failure is reported like any
+// other error. boot: rootd synthesizes each envelope again when it launches
+// the service (synthesize_envelope), with the same result.
+template <class Sink>
+constexpr bool validate_envelopes(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
+  detail::Reporter<Sink> report(sink);
+  const Sources sources = sources_from(h);
+  detail::DedicatedHolders dedicated{};
+  std::array<Transfer, kMaxTransfersPerEnvelope> buffer{};
+  for (std::size_t i = 0; i < config.service_count(); ++i) {
+    const Result<Envelope> e = synthesize_envelope(config, sources, i, buffer, 0);
+    if (!e) {
+      if (!report(e.error())) return false;
+      continue;
+    }
+    const std::span<const Transfer> transfers(buffer.data(), e->transfer_count);
+    if (!detail::check_envelope(config, sources, i, *e, transfers, dedicated, report)) return false;
+  }
+  return report.clean();
+}
+
+}  // namespace rootd

@@ -1,0 +1,191 @@
+// The handoff checked against what the config needs: the runtime endpoint
+// inventory and the boot module set.
+//
+// Endpoint inventory. The kernel installs each dedicated endpoint in
+// rootd's cspace at the endpoint's canonical slot, the same number at which
+// a service receives it (endpoints.hpp: 2112 + 16 k). Rules:
+//   - every kind that a role of the config holds is present;
+//   - every endpoint present sits at its canonical slot (handoff parse
+//     already guarantees each kind at most once, in kind order);
+//   - no descriptor (endpoint, module frame, untyped, image frame,
+//     framebuffer) populates legacy slot 4;
+//   - no other descriptor occupies a canonical dedicated slot;
+//   - the cspace has room for one retained endpoint per service above
+//     first_free_slot.
+// Endpoints no role of the config holds may be present: no service receives
+// them, and rootd sheds them with the rest of its surplus authority.
+// validate_runtime_inventory() is the part that needs no config (boot step 2);
+// validate_inventory() runs it and then the config-dependent rules.
+//
+// Modules: `boot-config`, every service's image, and the profile's modules
+// must be present by name.
+//
+// Offsets: INVENTORY_* and MODULE_BOOT_CONFIG_MISSING point into the handoff
+// blob (the slot field at fault, or the descriptor); MODULE_SERVICE_IMAGE_MISSING
+// into the bcfg blob (the service row), MODULE_PROFILE_MODULE_MISSING at the
+// bcfg profile row. offset_is_in_handoff() tells them apart.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "rootd/bcfg.hpp"
+#include "rootd/endpoints.hpp"
+#include "rootd/handoff.hpp"
+#include "rootd/profiles.hpp"
+#include "rootd/result.hpp"
+#include "rootd/roles.hpp"
+#include "rootd/sink.hpp"
+
+namespace rootd {
+
+inline constexpr std::string_view kBootConfigModule = "boot-config";
+
+constexpr bool offset_is_in_handoff(Reason r) {
+  const auto n = static_cast<std::uint16_t>(r);
+  if (n >= 100 && n < 200) return true;  // handoff parse
+  return (n >= 400 && n < 450) && r != Reason::MODULE_SERVICE_IMAGE_MISSING &&
+         r != Reason::MODULE_PROFILE_MODULE_MISSING;
+}
+
+// A slot at which the kernel installs some dedicated endpoint.
+constexpr bool is_canonical_endpoint_slot(std::uint32_t slot) {
+  if (slot < kFirstDedicatedLocalSlot) return false;
+  const std::uint32_t delta = slot - kFirstDedicatedLocalSlot;
+  return delta % kDedicatedLocalSlotStride == 0 && delta / kDedicatedLocalSlotStride < kEndpointKindCount;
+}
+
+// Bit k set: some service of the config holds dedicated endpoint kind k.
+constexpr std::uint32_t required_endpoints(const bcfg::View& config) {
+  std::uint32_t mask = 0;
+  for (std::size_t i = 0; i < config.service_count(); ++i) {
+    const Role* r = find_role(config.service(i).role);
+    if (r == nullptr) continue;
+    for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
+      if (dedicated_rights(*r, static_cast<EndpointKind>(k)) != 0) mask |= std::uint32_t{1} << k;
+    }
+  }
+  return mask;
+}
+
+// rootd reads its config from this module before any config exists.
+constexpr Result<handoff::Module> find_boot_config(const handoff::View& h) {
+  const std::size_t at = h.find_module(kBootConfigModule);
+  if (at == h.module_count()) {
+    return Error{Reason::MODULE_BOOT_CONFIG_MISSING, static_cast<std::uint32_t>(h.bytes().size())};
+  }
+  return h.module(at);
+}
+
+namespace detail {
+// Payload offset of the descriptor of `kind` in a parsed handoff, or 0. The
+// View keeps these private; the chain was validated by parse().
+constexpr std::uint32_t handoff_payload(const handoff::View& h, std::uint16_t kind) {
+  const Bytes b = h.bytes();
+  std::size_t at = handoff::kHeaderSize;
+  while (range_fits(at, handoff::kDescriptorHeaderSize, b.size())) {
+    const std::uint32_t size = load_le32(b, at + handoff::kDescriptorSizeOffset);
+    if (load_le16(b, at + handoff::kDescriptorKindOffset) == kind) {
+      return static_cast<std::uint32_t>(at + handoff::kDescriptorHeaderSize);
+    }
+    if (size < handoff::kDescriptorHeaderSize) break;
+    at += size;
+  }
+  return 0;
+}
+
+template <class Sink>
+constexpr bool check_other_slot(std::uint32_t slot, std::uint32_t at, Reporter<Sink>& report) {
+  if (slot == kLegacySlot) return report(Reason::INVENTORY_LEGACY_SLOT_POPULATED, at);
+  if (is_canonical_endpoint_slot(slot)) return report(Reason::INVENTORY_CANONICAL_SLOT_OCCUPIED, at);
+  return true;
+}
+}  // namespace detail
+
+// The part of the inventory that needs no config (boot step 2, right after
+// intake): canonical slots, legacy slot 4, nothing else on a dedicated slot.
+template <class Sink>
+constexpr bool validate_runtime_inventory(const handoff::View& h, Sink&& sink) {
+  detail::Reporter<Sink> report(sink);
+  const std::uint32_t endpoints = detail::handoff_payload(h, handoff::kKindEndpoints);
+  for (std::size_t i = 0; i < h.endpoint_count(); ++i) {
+    const handoff::Endpoint e = h.endpoint(i);
+    const auto at = static_cast<std::uint32_t>(endpoints + i * handoff::kEndpointEntrySize +
+                                               handoff::kEndpointSlotOffset);
+    if (e.slot == kLegacySlot) {
+      if (!report(Reason::INVENTORY_LEGACY_SLOT_POPULATED, at)) return false;
+    } else if (e.slot != endpoint_info(e.kind).local_slot) {
+      if (!report(Reason::INVENTORY_ENDPOINT_NOT_CANONICAL, at)) return false;
+    }
+  }
+  const std::uint32_t image = detail::handoff_payload(h, handoff::kKindImageFrame);
+  if (!detail::check_other_slot(h.image_frame().slot, image + handoff::kImageFrameSlotOffset, report)) return false;
+  const std::uint32_t modules = detail::handoff_payload(h, handoff::kKindModules);
+  for (std::size_t i = 0; i < h.module_count(); ++i) {
+    const auto at = static_cast<std::uint32_t>(modules + i * handoff::kModuleEntrySize +
+                                               handoff::kModuleFrameSlotOffset);
+    if (!detail::check_other_slot(h.module(i).frame_slot, at, report)) return false;
+  }
+  const std::uint32_t untyped = detail::handoff_payload(h, handoff::kKindUntyped);
+  for (std::size_t i = 0; i < h.untyped_count(); ++i) {
+    const auto at = static_cast<std::uint32_t>(untyped + i * handoff::kUntypedEntrySize +
+                                               handoff::kUntypedSlotOffset);
+    if (!detail::check_other_slot(h.untyped(i).slot, at, report)) return false;
+  }
+  if (const std::optional<handoff::Framebuffer> fb = h.framebuffer(); fb.has_value()) {
+    const std::uint32_t at = detail::handoff_payload(h, handoff::kKindFramebuffer) + handoff::kFramebufferSlotOffset;
+    if (!detail::check_other_slot(fb->slot, at, report)) return false;
+  }
+  return report.clean();
+}
+
+// The whole inventory check: validate_runtime_inventory, then what the
+// config needs: every endpoint kind its roles hold, and a retained-endpoint
+// slot per service.
+template <class Sink>
+constexpr bool validate_inventory(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
+  detail::Reporter<Sink> report(sink);
+  auto forward = [&report](Error e) { return report(e); };
+  validate_runtime_inventory(h, forward);
+  if (report.stopped()) return false;
+  const std::uint32_t endpoints = detail::handoff_payload(h, handoff::kKindEndpoints);
+  const std::uint32_t required = required_endpoints(config);
+  for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
+    if (((required >> k) & 1U) == 0) continue;
+    if (h.endpoint_slot(static_cast<EndpointKind>(k)) == handoff::kNoSlot) {
+      if (!report(Reason::INVENTORY_ENDPOINT_MISSING, endpoints)) return false;
+    }
+  }
+  const handoff::Cspace cspace = h.cspace();
+  const std::uint64_t needed = std::uint64_t{cspace.first_free_slot} + config.service_count();
+  if (needed > cspace.slot_count) {
+    const std::uint32_t at = detail::handoff_payload(h, handoff::kKindCspace) + handoff::kCspaceSlotCountOffset;
+    if (!report(Reason::INVENTORY_CSPACE_TOO_SMALL, at)) return false;
+  }
+  return report.clean();
+}
+
+// Module discovery: boot-config, each service's image, the profile's modules.
+template <class Sink>
+constexpr bool validate_modules(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
+  detail::Reporter<Sink> report(sink);
+  if (Result<handoff::Module> bc = find_boot_config(h); !bc) {
+    if (!report(bc.error())) return false;
+  }
+  for (std::size_t i = 0; i < config.service_count(); ++i) {
+    if (h.find_module(config.service(i).image) == h.module_count()) {
+      if (!report(Reason::MODULE_SERVICE_IMAGE_MISSING, config.service_offset(i))) return false;
+    }
+  }
+  if (const Profile* p = find_profile(config.profile()); p != nullptr) {
+    for (std::size_t m = 0; m < p->module_count; ++m) {
+      if (h.find_module(p->modules[m]) == h.module_count()) {
+        if (!report(Reason::MODULE_PROFILE_MODULE_MISSING, config.profile_offset())) return false;
+      }
+    }
+  }
+  return report.clean();
+}
+
+}  // namespace rootd
