@@ -1,0 +1,269 @@
+// Startup ordering: from a validated config, the dependency graph (explicit
+// `after` edges plus the edges the role rules imply), a deterministic launch
+// order and the start waves.
+//
+// A service depends on: every service in its `after` list; every peer it is
+// wired to (a peer's endpoint must be served before it is handed out); the
+// service that launches it (procd for procd-launched roles and the probe,
+// deviced for drivers, the previous foundation service for foundation roles:
+// memd -> vspaced -> pagerd -> procd); and through provider rows, a
+// filesystem service on its block and key services and vfsd on every
+// provider's filesystem service.
+//
+// Wave w holds every service whose longest dependency chain has w links, so
+// a wave can start together once the previous waves are READY. The launch
+// order lists waves in turn, each by service index (= name order, since the
+// config is canonical). Everything is linear in services plus edges, in
+// caller-provided storage (OrderPlan is large; rootd keeps it in static
+// storage, never on the stack).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "rootd/bcfg.hpp"
+#include "rootd/result.hpp"
+#include "rootd/roles.hpp"
+
+namespace rootd {
+
+enum class EdgeKind : std::uint8_t {
+  AFTER = 0,       // explicit `after`
+  PEER = 1,        // wired peer
+  LAUNCHER = 2,    // procd / deviced launches it
+  FOUNDATION = 3,  // memd -> vspaced -> pagerd -> procd
+  STORAGE = 4,     // provider rows
+};
+
+constexpr std::string_view edge_kind_name(EdgeKind k) {
+  switch (k) {
+    case EdgeKind::AFTER: return "after";
+    case EdgeKind::PEER: return "peer";
+    case EdgeKind::LAUNCHER: return "launcher";
+    case EdgeKind::FOUNDATION: return "foundation";
+    case EdgeKind::STORAGE: return "storage";
+  }
+  return "?";
+}
+
+inline constexpr std::uint8_t kUnknownRole = 0xFF;
+
+// Upper bound on dependency edges: explicit lists, one launcher edge per
+// service, foundation chain, and per provider at most block + key + vfsd.
+inline constexpr std::size_t kMaxDependencies =
+    bcfg::kMaxAfterEdges + bcfg::kMaxPeerEdges + bcfg::kMaxServices + 3 + 3 * bcfg::kMaxProviders;
+static_assert(kMaxDependencies < 0xFFFFFFFFULL);
+
+struct OrderPlan {
+  std::uint16_t service_count = 0;
+  std::uint8_t role_of[bcfg::kMaxServices] = {};  // RoleId index, or kUnknownRole
+
+  // Dependencies of service i: deps[dep_start[i] .. dep_start[i + 1]).
+  std::uint32_t dep_start[bcfg::kMaxServices + 1] = {};
+  std::uint16_t deps[kMaxDependencies] = {};
+  std::uint8_t dep_kind[kMaxDependencies] = {};
+  // Dependents of service i (who waits for it), same layout.
+  std::uint32_t dependent_start[bcfg::kMaxServices + 1] = {};
+  std::uint16_t dependents[kMaxDependencies] = {};
+
+  std::uint16_t order[bcfg::kMaxServices] = {};  // launch order
+  std::uint16_t wave[bcfg::kMaxServices] = {};   // wave of service i
+  std::uint16_t wave_count = 0;
+  std::uint32_t wave_start[bcfg::kMaxServices + 1] = {};  // order[wave_start[w] .. wave_start[w + 1])
+
+  // When the graph has a cycle: its services in dependency direction, each
+  // waiting for the next, the last waiting for the first.
+  std::uint16_t cycle[bcfg::kMaxServices] = {};
+  std::uint16_t cycle_length = 0;
+
+  constexpr std::uint32_t dependency_count(std::size_t i) const { return dep_start[i + 1] - dep_start[i]; }
+  constexpr const Role* role_at(std::size_t i) const {
+    return role_of[i] == kUnknownRole ? nullptr : &kRoles[role_of[i]];
+  }
+};
+
+namespace detail {
+
+struct LauncherIndex {
+  std::uint16_t by_role[kRoleCount] = {};  // first service of each role, or kNoIndex
+};
+
+constexpr LauncherIndex index_roles(const bcfg::View& cfg, OrderPlan& plan) {
+  LauncherIndex idx{};
+  for (auto& v : idx.by_role) v = bcfg::kNoIndex;
+  for (std::size_t i = 0; i < cfg.service_count(); ++i) {
+    const Role* r = find_role(cfg.service(i).role);
+    plan.role_of[i] = r == nullptr ? kUnknownRole : static_cast<std::uint8_t>(role_index(r->id));
+    if (r != nullptr && idx.by_role[role_index(r->id)] == bcfg::kNoIndex) {
+      idx.by_role[role_index(r->id)] = static_cast<std::uint16_t>(i);
+    }
+  }
+  return idx;
+}
+
+// Calls f(dependent, dependency, kind) for every edge, self edges included
+// (the caller skips those). A launcher that is absent gives no edge:
+// validate_config (policy.hpp) reports it, and planning never runs on a
+// config that failed it; here it must only not crash.
+template <class F>
+constexpr void for_each_edge(const bcfg::View& cfg, const OrderPlan& plan, const LauncherIndex& idx, F&& f) {
+  const std::size_t n = cfg.service_count();
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto me = static_cast<std::uint16_t>(i);
+    for (std::uint16_t d : cfg.after(i)) f(me, d, EdgeKind::AFTER);
+    for (std::uint16_t p : cfg.peers(i)) f(me, p, EdgeKind::PEER);
+    const Role* r = plan.role_at(i);
+    if (r == nullptr) continue;  // validate_config reports unknown roles
+    const auto launcher = launcher_dependency(*r);
+    if (!launcher.has_value()) continue;
+    const std::uint16_t l = idx.by_role[role_index(*launcher)];
+    if (l == bcfg::kNoIndex) continue;
+    f(me, l, r->launch == LaunchPath::FOUNDATION ? EdgeKind::FOUNDATION : EdgeKind::LAUNCHER);
+  }
+  const std::uint16_t vfsd = idx.by_role[role_index(RoleId::VFSD)];
+  for (std::size_t p = 0; p < cfg.provider_count(); ++p) {
+    const bcfg::Provider prov = cfg.provider(p);
+    if (prov.block != bcfg::kNoIndex) f(prov.service, prov.block, EdgeKind::STORAGE);
+    if (prov.key != bcfg::kNoIndex) f(prov.service, prov.key, EdgeKind::STORAGE);
+    if (vfsd != bcfg::kNoIndex) f(vfsd, prov.service, EdgeKind::STORAGE);
+  }
+}
+
+}  // namespace detail
+
+// Builds the dependency graph, the order and the waves. Reports every error
+// found through `sink` (see policy contract: return false to stop early) and
+// returns true when there was none. Self-dependencies are reported and left
+// out of the graph; a cycle is reported once, with plan.cycle filled in.
+template <class Sink>
+constexpr bool plan_order(const bcfg::View& cfg, OrderPlan& plan, Sink&& sink) {
+  const std::size_t n = cfg.service_count();
+  plan.service_count = static_cast<std::uint16_t>(n);
+  plan.wave_count = 0;
+  plan.cycle_length = 0;
+  const detail::LauncherIndex idx = detail::index_roles(cfg, plan);
+  // Every error goes through `report`, which stops calling the sink once it
+  // has asked to stop; any error means no order is produced.
+  bool clean = true;
+  bool stopped = false;
+  auto report = [&](Error e) {
+    clean = false;
+    if (!stopped && !sink(e)) stopped = true;
+    return !stopped;
+  };
+
+  // Foundation services wait only for foundation services: anything else is
+  // launched through procd, which is itself the last foundation service.
+  for (std::size_t i = 0; i < n; ++i) {
+    const Role* r = plan.role_at(i);
+    if (r == nullptr || r->launch != LaunchPath::FOUNDATION) continue;
+    bool waits_for_service = false;
+    for (std::uint16_t d : cfg.after(i)) {
+      const Role* dr = plan.role_at(d);
+      waits_for_service = waits_for_service || (dr != nullptr && dr->launch != LaunchPath::FOUNDATION);
+    }
+    for (std::uint16_t d : cfg.peers(i)) {
+      const Role* dr = plan.role_at(d);
+      waits_for_service = waits_for_service || (dr != nullptr && dr->launch != LaunchPath::FOUNDATION);
+    }
+    if (waits_for_service) report(Error{Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE, cfg.service_offset(i)});
+  }
+  // A self peer is policy's PEER_SELF; a self `after` is reported here.
+  for (std::size_t i = 0; i < n; ++i) {
+    bool self = false;
+    for (std::uint16_t d : cfg.after(i)) self = self || d == i;
+    if (self) report(Error{Reason::ORDER_SELF_DEPENDENCY, cfg.service_offset(i)});
+  }
+  if (!clean) return false;
+
+  // Pass 1: count each service's dependencies (and dependents).
+  for (std::size_t i = 0; i <= n; ++i) plan.dep_start[i] = plan.dependent_start[i] = 0;
+  detail::for_each_edge(cfg, plan, idx, [&](std::uint16_t from, std::uint16_t to, EdgeKind) {
+    if (from == to) return;
+    ++plan.dep_start[from + 1];
+    ++plan.dependent_start[to + 1];
+  });
+  for (std::size_t i = 0; i < n; ++i) {
+    plan.dep_start[i + 1] += plan.dep_start[i];
+    plan.dependent_start[i + 1] += plan.dependent_start[i];
+  }
+
+  // Pass 2: fill both adjacency lists. wave[] counts fill positions here.
+  for (std::size_t i = 0; i < n; ++i) plan.wave[i] = 0;
+  for (std::size_t i = 0; i < n; ++i) plan.order[i] = 0;
+  detail::for_each_edge(
+      cfg, plan, idx,
+      [&](std::uint16_t from, std::uint16_t to, EdgeKind kind) {
+        if (from == to) return;
+        const std::uint32_t at = plan.dep_start[from] + plan.wave[from]++;
+        plan.deps[at] = to;
+        plan.dep_kind[at] = static_cast<std::uint8_t>(kind);
+        plan.dependents[plan.dependent_start[to] + plan.order[to]++] = from;
+      });
+
+  // Kahn's algorithm; wave[v] = 1 + the largest wave among v's dependencies.
+  // `order` doubles as the FIFO queue; indegrees live in `cycle` meanwhile.
+  std::uint16_t* indegree = plan.cycle;
+  std::size_t head = 0;
+  std::size_t tail = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    indegree[i] = static_cast<std::uint16_t>(plan.dependency_count(i));
+    plan.wave[i] = 0;
+    if (indegree[i] == 0) plan.order[tail++] = static_cast<std::uint16_t>(i);
+  }
+  while (head < tail) {
+    const std::uint16_t u = plan.order[head++];
+    for (std::uint32_t e = plan.dependent_start[u]; e < plan.dependent_start[u + 1]; ++e) {
+      const std::uint16_t v = plan.dependents[e];
+      if (plan.wave[v] < plan.wave[u] + 1) plan.wave[v] = static_cast<std::uint16_t>(plan.wave[u] + 1);
+      if (--indegree[v] == 0) plan.order[tail++] = v;
+    }
+  }
+
+  if (tail < n) {
+    // Every unprocessed service still waits for an unprocessed one, so
+    // walking "first unprocessed dependency" must revisit a service: that
+    // loop is a cycle. The walk's positions are kept in `wave` (0 = unseen).
+    std::uint16_t start = 0;
+    while (indegree[start] == 0) ++start;
+    for (std::size_t i = 0; i < n; ++i) plan.wave[i] = 0;
+    std::uint16_t path_len = 0;
+    std::uint16_t at = start;
+    while (plan.wave[at] == 0) {
+      plan.order[path_len++] = at;
+      plan.wave[at] = path_len;
+      std::uint16_t next = at;
+      for (std::uint32_t e = plan.dep_start[at]; e < plan.dep_start[at + 1]; ++e) {
+        if (indegree[plan.deps[e]] != 0) {
+          next = plan.deps[e];
+          break;
+        }
+      }
+      at = next;
+    }
+    const std::uint16_t first = static_cast<std::uint16_t>(plan.wave[at] - 1);
+    plan.cycle_length = static_cast<std::uint16_t>(path_len - first);
+    for (std::uint16_t k = 0; k < plan.cycle_length; ++k) plan.cycle[k] = plan.order[first + k];
+    plan.wave_count = 0;
+    report(Error{Reason::ORDER_CYCLE, cfg.service_offset(plan.cycle[0])});
+    return false;
+  }
+
+  // Stable counting sort by wave: within a wave, services keep index order.
+  std::uint16_t max_wave = 0;
+  for (std::size_t i = 0; i < n; ++i) max_wave = plan.wave[i] > max_wave ? plan.wave[i] : max_wave;
+  plan.wave_count = n == 0 ? 0 : static_cast<std::uint16_t>(max_wave + 1);
+  for (std::size_t w = 0; w <= plan.wave_count; ++w) plan.wave_start[w] = 0;
+  for (std::size_t i = 0; i < n; ++i) ++plan.wave_start[plan.wave[i] + 1];
+  for (std::size_t w = 0; w < plan.wave_count; ++w) plan.wave_start[w + 1] += plan.wave_start[w];
+  std::uint16_t* fill = plan.cycle;  // per-wave fill counters, reused scratch
+  for (std::size_t w = 0; w < plan.wave_count; ++w) fill[w] = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint16_t w = plan.wave[i];
+    plan.order[plan.wave_start[w] + fill[w]++] = static_cast<std::uint16_t>(i);
+  }
+  for (std::size_t w = 0; w < plan.wave_count; ++w) fill[w] = 0;
+  return true;
+}
+
+}  // namespace rootd
