@@ -1,4 +1,5 @@
-// The mem functions the compiler may emit calls to. Freestanding code gets no
+// The mem and str functions the compiler may emit calls to (string_view of
+// a literal can become strlen at -Os). Freestanding code gets no
 // libc, so the shell supplies them. Written as plain byte loops; -fno-builtin
 // keeps the compiler from turning these loops back into calls to themselves.
 #include <cstddef>
@@ -36,6 +37,12 @@ int memcmp(const void* a, const void* b, std::size_t n) {
     if (x[i] != y[i]) return x[i] < y[i] ? -1 : 1;
   }
   return 0;
+}
+
+std::size_t strlen(const char* s) {
+  std::size_t n = 0;
+  while (s[n] != '\0') ++n;
+  return n;
 }
 
 }  // extern "C"
