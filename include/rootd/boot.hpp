@@ -753,8 +753,10 @@ class Engine {
     return true;
   }
 
-  // FNV-1a over the transfer table: lets a service check that what it was
-  // told matches what it holds.
+  // FNV-1a over the transfer table, each transfer's local slot then rights
+  // as 8 little-endian bytes, in ascending local-slot order: a service
+  // computes the same over what it holds, so equal digests mean it holds
+  // exactly what rootd copied (docs/kernel-abi.md).
   constexpr std::uint64_t transfer_digest() const {
     std::uint64_t h = 0xcbf29ce484222325ULL;
     auto mix = [&](std::uint64_t v) {
@@ -763,9 +765,22 @@ class Engine {
         h *= 0x100000001b3ULL;
       }
     };
-    for (std::uint32_t i = 0; i < transfer_count_; ++i) {
-      mix(st_.transfers[i].local_slot);
-      mix(st_.transfers[i].rights);
+    // Local slots within one envelope are distinct (validated), so taking
+    // the next larger slot each round visits every transfer once.
+    std::uint64_t previous = 0;
+    bool first = true;
+    for (std::uint32_t round = 0; round < transfer_count_; ++round) {
+      std::uint32_t best = transfer_count_;
+      for (std::uint32_t i = 0; i < transfer_count_; ++i) {
+        const std::uint32_t slot = st_.transfers[i].local_slot;
+        if (!first && slot <= previous) continue;
+        if (best == transfer_count_ || slot < st_.transfers[best].local_slot) best = i;
+      }
+      if (best == transfer_count_) break;
+      mix(st_.transfers[best].local_slot);
+      mix(st_.transfers[best].rights);
+      previous = st_.transfers[best].local_slot;
+      first = false;
     }
     return h;
   }
@@ -804,6 +819,9 @@ class Engine {
     st_.services[s].destroyed = true;
     ++probes_done_;
     became_ready(s);
+    // Still DONE, not READY: the probe's own EXITED may follow and is no
+    // failure.
+    st_.services[s].phase = Phase::DONE;
     state_ = State::LAUNCH_NEXT;
     return false;
   }
@@ -860,7 +878,8 @@ class Engine {
         svc.phase = Phase::EXITED;
         return fail(Reason::BOOT_SERVICE_EXITED, s), false;
       }
-      return fail(Reason::BOOT_UNEXPECTED_EVENT, s), false;
+      // A known process sending an event it has no business sending.
+      return fail(Reason::BOOT_HANDSHAKE_INVALID, s), false;
     }
     if (m.badge < abi::kReplyBadgeBase || m.badge - abi::kReplyBadgeBase >= n()) {
       return fail(Reason::BOOT_UNEXPECTED_EVENT), false;

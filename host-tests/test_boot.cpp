@@ -1,0 +1,399 @@
+// The boot engine driven in-process against the kernel model and the
+// simulated services (sim/boot_run.hpp): every example boots, every fault
+// point on every service fails closed, time to READY is the critical path.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "boot_run.hpp"
+#include "kernel_model.hpp"
+#include "services.hpp"
+#include "system_image.hpp"
+
+namespace sim = erix::sim;
+using rootd::Reason;
+using rootd::Status;
+using rootd::boot::Hook;
+using rootd::boot::Hooks;
+
+namespace {
+
+std::string source_root() {
+  const char* root = std::getenv("ROOTD_SOURCE_ROOT");
+  REQUIRE(root != nullptr);
+  return root;
+}
+
+sim::SystemConfig load(const std::string& example) {
+  auto cfg = sim::load_system_config(source_root() + "/examples/" + example);
+  REQUIRE(cfg);
+  return *cfg;
+}
+
+sim::SystemConfig from_toml(const std::string& text) {
+  auto cfg = sim::system_config_from_bytes(text, "inline.toml");
+  REQUIRE(cfg);
+  return *cfg;
+}
+
+struct Booted {
+  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
+  std::unique_ptr<sim::Services> services;
+  sim::EngineRun run;
+  sim::Audit audit;
+  sim::Tick ticks = 0;
+};
+
+struct BootOptions {
+  BootOptions() = default;
+  explicit BootOptions(Hooks h) : hooks(h) {}
+  Hooks hooks{};
+  std::optional<std::vector<char>> handoff;  // rootd gets these bytes instead
+};
+
+template <class Variant = rootd::boot::RuntimeVariant>
+Booted boot(const sim::SystemConfig& cfg, const BootOptions& opt = {}) {
+  Booted b;
+  auto image = sim::build_system_image(cfg);
+  REQUIRE(image);
+  b.services = std::make_unique<sim::Services>(*b.model);
+  for (const auto& s : cfg.services) REQUIRE(b.services->add(s));
+  sim::RootdLayout layout = image->layout;
+  auto root = b.model->boot_rootd(layout);
+  REQUIRE(root);
+  const std::vector<char>& handoff = opt.handoff ? *opt.handoff : image->handoff;
+  sim::ModelDriver driver(*b.model);
+  b.run = sim::run_engine<Variant>(rootd::Bytes(handoff.data(), handoff.size()), *root, driver, opt.hooks);
+  b.audit = b.model->audit();
+  b.ticks = b.model->now();
+  return b;
+}
+
+std::string terminal(Status s) { return std::string(rootd::kMarkerPrefix) + std::string(rootd::status_name(s)); }
+
+void check_fail_closed(const Booted& b) {
+  CHECK(b.run.parked);
+  CHECK(b.run.actions_after_terminal == 0);
+  CHECK(b.audit.leak_count() == 0);
+  CHECK(b.audit.started_not_destroyed.empty());
+  REQUIRE(b.run.lines.size() >= 2);
+  CHECK(b.run.lines.back() == terminal(b.run.status));
+  std::string detail = std::string(rootd::kDetailPrefix) + std::string(rootd::reason_name(b.run.reason));
+  if (!b.run.failed_service.empty()) detail += ":" + b.run.failed_service;
+  CHECK(b.run.lines[b.run.lines.size() - 2] == detail);
+}
+
+// After READY rootd holds only its own cspace, vspace, kernel control and
+// root endpoint: everything it took for the boot is shed.
+void check_rootd_shed(const Booted& b) {
+  const sim::Process* rootd = b.model->process(sim::kRootdPid);
+  REQUIRE(rootd != nullptr);
+  std::set<std::uint32_t> slots;
+  for (const auto& [slot, cap] : rootd->cspace) slots.insert(slot);
+  INFO(b.model->describe_caps());
+  CHECK(slots.size() == 4);
+  CHECK(slots.count(rootd::abi::kKernelControlSlot) == 1);
+  CHECK(slots.count(rootd::abi::kSelfCspaceSlot) == 1);
+  CHECK(slots.count(rootd::abi::kSelfVspaceSlot) == 1);
+}
+
+void check_ready(const Booted& b, const sim::SystemConfig& cfg) {
+  INFO([&] {
+    std::string all;
+    for (const auto& l : b.run.lines) all += l + "\n";
+    return all;
+  }());
+  CHECK(b.run.status == Status::READY);
+  CHECK(b.run.parked);
+  CHECK(b.run.lines.back() == terminal(Status::READY));
+  CHECK(b.run.actions_after_terminal == 0);
+  CHECK(b.audit.leak_count() == 0);
+  CHECK(b.ticks == sim::critical_path(cfg));
+  check_rootd_shed(b);
+}
+
+std::vector<std::string> examples() {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(source_root() + "/examples")) {
+    if (e.path().extension() == ".toml") names.push_back(e.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
+
+TEST_CASE("every example config reaches READY in simulated time equal to its critical path") {
+  const auto names = examples();
+  REQUIRE(names.size() >= 2);
+  for (const auto& name : names) {
+    INFO(name);
+    const auto cfg = load(name);
+    auto b = boot(cfg);
+    check_ready(b, cfg);
+    // One READY line per service (the probe has none: it completes).
+    std::size_t service_lines = 0;
+    for (const auto& l : b.run.lines) service_lines += l.rfind(rootd::kServiceReadyPrefix, 0) == 0 ? 1 : 0;
+    std::size_t probes = 0;
+    for (const auto& s : cfg.services) probes += s.role == "phase0-probe" ? 1 : 0;
+    CHECK(service_lines == cfg.services.size() - probes);
+  }
+}
+
+TEST_CASE("every fault point on every service fails closed with its DETAIL, no leak, no survivor") {
+  std::size_t scenarios = 0;
+  for (const std::string name : {"runtime.toml", "phase0.toml"}) {
+    const auto base = load(name);
+    for (std::size_t s = 0; s < base.services.size(); ++s) {
+      for (std::size_t p = 0; p < sim::kFaultPointCount; ++p) {
+        const auto point = static_cast<sim::FaultPoint>(p);
+        auto cfg = base;
+        cfg.services[s].faults = 1U << p;
+        const std::string& svc = cfg.services[s].name;
+        const bool probe = cfg.services[s].role == "phase0-probe";
+        const bool driver = rootd::find_role(cfg.services[s].role)->launch == rootd::LaunchPath::DEVICED;
+        INFO(name << ": " << svc << " " << sim::fault_point_name(point));
+        auto b = boot(cfg);
+        ++scenarios;
+        CHECK(b.run.status == Status::SERVICE_BOOTSTRAP_FAILED);
+        CHECK(b.run.failed_service == svc);
+        Reason expected = Reason::NONE;
+        switch (point) {
+          case sim::FaultPoint::spawn: expected = probe ? Reason::BOOT_PROBE_SPAWN_FAILED : Reason::BOOT_SPAWN_FAILED; break;
+          case sim::FaultPoint::start:
+            expected = probe ? Reason::BOOT_PROBE_SPAWN_FAILED
+                             : (driver ? Reason::BOOT_SPAWN_FAILED : Reason::BOOT_START_FAILED);
+            break;
+          case sim::FaultPoint::handshake: expected = Reason::BOOT_HANDSHAKE_INVALID; break;
+          case sim::FaultPoint::not_ready: expected = probe ? Reason::BOOT_PROBE_FAILED : Reason::BOOT_SERVICE_NOT_READY; break;
+          case sim::FaultPoint::crash: expected = Reason::BOOT_SERVICE_EXITED; break;
+        }
+        CHECK(rootd::reason_name(b.run.reason) == rootd::reason_name(expected));
+        check_fail_closed(b);
+      }
+    }
+  }
+  CHECK(scenarios == 5 * (load("runtime.toml").services.size() + load("phase0.toml").services.size()));
+}
+
+TEST_CASE("time to READY is the critical path for random latencies, not the sum") {
+  const auto base = load("runtime.toml");
+  std::mt19937 rng(7);
+  for (int round = 0; round < 30; ++round) {
+    auto cfg = base;
+    sim::Tick sum = 0;
+    for (auto& s : cfg.services) {
+      s.latency = 1 + rng() % 50;
+      sum += s.latency;
+    }
+    auto b = boot(cfg);
+    INFO("round " << round);
+    check_ready(b, cfg);
+    CHECK(b.ticks < sum);
+  }
+}
+
+TEST_CASE("readiness in every possible order gives the same final state") {
+  const std::string text = R"(version = 1
+[[service]]
+name = "memd"
+role = "memd"
+[[service]]
+name = "vspaced"
+role = "vspaced"
+[[service]]
+name = "pagerd"
+role = "pagerd"
+[[service]]
+name = "procd"
+role = "procd"
+[[service]]
+name = "logd"
+role = "logd"
+[[service]]
+name = "a"
+role = "service"
+peers = ["logd"]
+[[service]]
+name = "b"
+role = "service"
+[[service]]
+name = "c"
+role = "service"
+after = ["logd"]
+)";
+  const auto base = from_toml(text);
+  std::vector<std::string> movers = {"a", "b", "c", "logd"};
+  std::vector<sim::Tick> latencies = {3, 5, 7, 11};
+  std::optional<std::set<std::tuple<std::string, std::uint32_t, std::string, std::uint32_t>>> first;
+  int orders = 0;
+  std::sort(latencies.begin(), latencies.end());
+  do {
+    auto cfg = base;
+    for (std::size_t k = 0; k < movers.size(); ++k) {
+      for (auto& s : cfg.services) {
+        if (s.name == movers[k]) s.latency = latencies[k];
+      }
+    }
+    auto b = boot(cfg);
+    check_ready(b, cfg);
+    std::set<std::tuple<std::string, std::uint32_t, std::string, std::uint32_t>> state;
+    for (const auto& [pid, proc] : b.model->processes()) {
+      if (pid == sim::kRootdPid) continue;
+      for (const auto& [slot, cap] : proc.cspace) {
+        state.insert({proc.name, slot, std::string(sim::object_type_name(cap.type)), cap.rights});
+      }
+    }
+    if (!first) first = state;
+    CHECK(state == *first);
+    ++orders;
+  } while (std::next_permutation(latencies.begin(), latencies.end()));
+  CHECK(orders == 24);
+}
+
+TEST_CASE("build variants print what they should and nothing more") {
+  const auto cfg = load("phase0.toml");
+  auto count = [](const Booted& b, std::string_view prefix) {
+    std::size_t n = 0;
+    for (const auto& l : b.run.lines) n += l.rfind(prefix, 0) == 0 ? 1 : 0;
+    return n;
+  };
+  auto runtime = boot<rootd::boot::RuntimeVariant>(cfg);
+  auto release = boot<rootd::boot::ReleaseVariant>(cfg);
+  auto integration = boot<rootd::boot::IntegrationVariant>(cfg);
+  for (const Booted* b : {&runtime, &release, &integration}) check_ready(*b, cfg);
+  CHECK(count(runtime, rootd::kStagePrefix) == 0);
+  CHECK(count(runtime, rootd::kServiceReadyPrefix) == cfg.services.size() - 1);  // the probe completes instead
+  CHECK(release.run.lines == std::vector<std::string>{terminal(Status::READY)});
+  CHECK(count(integration, rootd::kStagePrefix) == 10);
+  CHECK(count(integration, rootd::kServiceReadyPrefix) == cfg.services.size() - 1);
+}
+
+TEST_CASE("integration fault hooks trip where they say") {
+  const auto cfg = load("runtime.toml");
+  using V = rootd::boot::IntegrationVariant;
+  {
+    auto b = boot<V>(cfg, BootOptions(Hooks{Hook::FORCE_FAIL, {}}));
+    CHECK(b.run.reason == Reason::FORCED_FAILURE);
+    CHECK(b.model->processes().size() == 1);  // nothing but rootd was ever created
+    check_fail_closed(b);
+  }
+  {
+    auto b = boot<V>(cfg, BootOptions(Hooks{Hook::FORCE_SPAWN_FAIL, "logd"}));
+    CHECK(b.run.reason == Reason::BOOT_FORCED_SPAWN_FAILURE);
+    CHECK(b.run.failed_service == "logd");
+    CHECK(b.services->find("logd")->pid == sim::kNoPid);
+    check_fail_closed(b);
+  }
+  {
+    auto b = boot<V>(cfg, BootOptions(Hooks{Hook::FORCE_SERVICE_FAIL, "logd"}));
+    CHECK(b.run.reason == Reason::BOOT_FORCED_SERVICE_FAILURE);
+    CHECK(b.run.failed_service == "logd");
+    // The real post-start handshake ran: logd answered READY first.
+    CHECK(b.services->find("logd")->answer == sim::Answer::ready);
+    check_fail_closed(b);
+  }
+  for (Hook h : {Hook::PROBED_OMIT_PRIMARY, Hook::PROBED_MISROUTE_PRIMARY}) {
+    auto b = boot<V>(cfg, BootOptions(Hooks{h, {}}));
+    CHECK(b.run.reason == Reason::BOOT_SERVICE_NOT_READY);
+    CHECK(b.run.failed_service == "probed");
+    CHECK(b.services->find("probed")->complaint.has_value());
+    check_fail_closed(b);
+  }
+  // The runtime variant ignores hooks entirely.
+  auto b = boot<rootd::boot::RuntimeVariant>(cfg, BootOptions(Hooks{Hook::FORCE_FAIL, {}}));
+  CHECK(b.run.status == Status::READY);
+}
+
+TEST_CASE("a malformed handoff or config reaches its status and nothing starts") {
+  const auto cfg = load("phase0.toml");
+  {
+    // The kernel put a dedicated endpoint at the legacy slot 4 and says so.
+    auto image = sim::build_system_image(cfg);
+    REQUIRE(image);
+    const auto view = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+    REQUIRE(view.ok());
+    std::vector<char> out(image->handoff.size() + 64);
+    rootd::handoff::Builder builder(out);
+    builder.cspace(view->cspace()).image_frame(view->image_frame());
+    for (std::size_t i = 0; i < view->module_count(); ++i) builder.module(view->module(i));
+    for (std::size_t i = 0; i < view->endpoint_count(); ++i) {
+      auto e = view->endpoint(i);
+      if (i == 0) e.slot = rootd::kLegacySlot;
+      builder.endpoint(e);
+    }
+    for (std::size_t i = 0; i < view->untyped_count(); ++i) builder.untyped(view->untyped(i));
+    auto size = builder.finish();
+    REQUIRE(size.ok());
+    out.resize(size.value());
+    BootOptions opt;
+    opt.handoff = out;
+    auto b = boot(cfg, opt);
+    CHECK(b.run.status == Status::HANDOFF_INVALID);
+    CHECK(b.run.reason == Reason::INVENTORY_LEGACY_SLOT_POPULATED);
+    CHECK(b.model->processes().size() == 1);
+    check_fail_closed(b);
+  }
+  {
+    auto cyc = from_toml(R"(version = 1
+[[service]]
+name = "memd"
+role = "memd"
+[[service]]
+name = "vspaced"
+role = "vspaced"
+[[service]]
+name = "pagerd"
+role = "pagerd"
+[[service]]
+name = "procd"
+role = "procd"
+[[service]]
+name = "x"
+role = "service"
+after = ["y"]
+[[service]]
+name = "y"
+role = "service"
+after = ["x"]
+)");
+    auto b = boot(cyc);
+    CHECK(b.run.status == Status::CONTRACT_INVALID);
+    CHECK(b.run.reason == Reason::ORDER_CYCLE);
+    CHECK(b.model->processes().size() == 1);
+    check_fail_closed(b);
+  }
+}
+
+TEST_CASE("every single-byte flip of the handoff fails closed without READY") {
+  const auto cfg = load("phase0.toml");
+  auto image = sim::build_system_image(cfg);
+  REQUIRE(image);
+  const std::vector<char> good = image->handoff;
+  std::set<Reason> reasons;
+  for (std::size_t at = 0; at < good.size(); ++at) {
+    for (unsigned char x : {0x01, 0x80}) {
+      BootOptions opt;
+      opt.handoff = good;
+      (*opt.handoff)[at] = static_cast<char>((*opt.handoff)[at] ^ x);
+      auto b = boot(cfg, opt);
+      INFO("offset " << at << " xor " << int(x));
+      CHECK(b.run.status == Status::HANDOFF_INVALID);
+      CHECK(b.model->processes().size() == 1);
+      check_fail_closed(b);
+      reasons.insert(b.run.reason);
+    }
+  }
+  CHECK(reasons.size() > 1);
+}
