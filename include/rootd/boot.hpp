@@ -147,7 +147,6 @@ struct ServiceSlotState {
 
 struct BootStorage {
   OrderPlan plan;
-  EnvelopeStorage<> envelopes;
   ServiceSlotState services[bcfg::kMaxServices];
   std::uint16_t queue[bcfg::kMaxServices] = {};
   std::uint16_t started_order[bcfg::kMaxServices] = {};
@@ -495,15 +494,10 @@ class Engine {
           fail(first.error.reason, bcfg::kNoIndex, first.error.offset);
           return false;
         }
-        const Sources sources = sources_from(handoff_);
-        auto set = synthesize_envelopes(cfg_, sources, st_.envelopes);
-        if (!set.ok()) {
-          fail_config(set.error());
-          return false;
-        }
-        envelopes_ = set.value();
+        // Streaming validation: the whole set is checked without storing
+        // it; each envelope is synthesized again at its launch.
         FirstError env;
-        if (!validate_envelopes(cfg_, sources, envelopes_, env)) {
+        if (!validate_envelopes(cfg_, handoff_, env)) {
           fail_config(env.error);
           return false;
         }
@@ -518,13 +512,9 @@ class Engine {
           return false;
         }
         // rootd's own slots: retained endpoints, process caps and install
-        // grants, three per service, from the first free slot up.
-        const handoff::Cspace cs = handoff_.cspace();
-        slot_base_ = cs.first_free_slot;
-        if (static_cast<std::uint64_t>(slot_base_) + 3ULL * n() > cs.slot_count) {
-          fail(Reason::INVENTORY_CSPACE_TOO_SMALL);
-          return false;
-        }
+        // grants, kRootSlotsPerService per service from the first free slot
+        // up (validate_inventory checked they fit).
+        slot_base_ = handoff_.cspace().first_free_slot;
         for (std::size_t s = 0; s < n(); ++s) {
           st_.services[s] = ServiceSlotState{};
           st_.services[s].remaining = static_cast<std::uint16_t>(st_.plan.dependency_count(s));
@@ -724,16 +714,18 @@ class Engine {
     st_.started_order[started_count_++] = s;
   }
 
-  // Copies service s's validated transfers to the launch buffer (where the
-  // integration hooks may spoil them on purpose).
+  // Synthesizes service s's envelope again into the launch buffer (the set
+  // was validated as a whole before the first launch, so the same inputs
+  // give the same, valid, transfers). Integration hooks may spoil them on
+  // purpose afterwards.
   constexpr bool load_transfers(std::uint16_t s) {
-    const std::span<const Transfer> list = envelopes_.transfers_of(s);
-    if (list.size() > kMaxTransfersPerEnvelope) {
-      fail(Reason::INTERNAL_CAPACITY, s);
+    auto envelope = synthesize_envelope(cfg_, sources_from(handoff_), s,
+                                        std::span<Transfer>(st_.transfers, kMaxTransfersPerEnvelope), 0);
+    if (!envelope.ok()) {
+      fail(Reason::INTERNAL_STATE, s);
       return false;
     }
-    std::size_t count = list.size();
-    for (std::size_t i = 0; i < count; ++i) st_.transfers[i] = list[i];
+    std::size_t count = envelope.value().transfer_count;
     if constexpr (Variant::fault_hooks) {
       if (role_of(s).id == RoleId::PROBED) {
         for (std::size_t i = 0; i < count; ++i) {
@@ -1111,7 +1103,6 @@ class Engine {
   handoff::View handoff_{};
   Bytes config_bytes_{};
   bcfg::View cfg_{};
-  EnvelopeSet envelopes_{};
   std::uint32_t slot_base_ = 0;
 
   std::size_t queue_head_ = 0;

@@ -42,6 +42,12 @@ namespace rootd {
 
 inline constexpr std::string_view kBootConfigModule = "boot-config";
 
+// Slots rootd needs per service above the handoff's first free slot: the
+// retained service endpoint (first_free + i, envelope.hpp Sources), a
+// process cap (first_free + n + i) and an install grant (first_free + 2n + i)
+// (boot.hpp, docs/startup-protocol.md).
+inline constexpr std::uint64_t kRootSlotsPerService = 3;
+
 constexpr bool offset_is_in_handoff(Reason r) {
   const auto n = static_cast<std::uint16_t>(r);
   if (n >= 100 && n < 200) return true;  // handoff parse
@@ -158,7 +164,7 @@ constexpr bool validate_inventory(const bcfg::View& config, const handoff::View&
     }
   }
   const handoff::Cspace cspace = h.cspace();
-  const std::uint64_t needed = std::uint64_t{cspace.first_free_slot} + config.service_count();
+  const std::uint64_t needed = std::uint64_t{cspace.first_free_slot} + kRootSlotsPerService * config.service_count();
   if (needed > cspace.slot_count) {
     const std::uint32_t at = detail::handoff_payload(h, handoff::kKindCspace) + handoff::kCspaceSlotCountOffset;
     if (!report(Reason::INVENTORY_CSPACE_TOO_SMALL, at)) return false;
