@@ -824,7 +824,7 @@ struct OwnedConfig {
 OwnedConfig max_config() {
   OwnedConfig c;
   const std::size_t n = bc::kMaxServices;
-  c.profile = std::string(bc::kMaxNameLength, 'p');
+  c.profile = std::string(bc::kMaxProfileLength, 'p');
   for (std::size_t i = 0; i < n; ++i)
     c.names.push_back(fmt::format("{:0>31}", fmt::format("s{}", i)));
   for (std::size_t i = 0; i < n; ++i) c.roles.push_back(fmt::format("r{}", i % 17));
@@ -1056,8 +1056,13 @@ TEST_CASE("one past each limit is refused by writer and parser alike") {
     c = max_config();
     c.providers[3].name = name32;
     CHECK(bc::encoded_size(c.desc()).error() == Error{Reason::BCFG_PROVIDER_NAME_INVALID, 3});
+    // Profile ids may be longer than names, up to kMaxProfileLength.
     c = max_config();
     c.profile = name32;
+    CHECK(bc::encoded_size(c.desc()).ok());
+    c.profile = std::string(bc::kMaxProfileLength, 'p');
+    CHECK(bc::encoded_size(c.desc()).ok());
+    c.profile = std::string(bc::kMaxProfileLength + 1, 'p');
     CHECK(bc::encoded_size(c.desc()).error() == Error{Reason::BCFG_PROFILE_INVALID, 0});
   }
   SECTION("256-char path") {
@@ -1380,6 +1385,7 @@ TEST_CASE(
       {"kMaxProviders", bc::kMaxProviders},
       {"kMaxMounts", bc::kMaxMounts},
       {"kMaxNameLength", bc::kMaxNameLength},
+      {"kMaxProfileLength", bc::kMaxProfileLength},
       {"kMaxPathLength", bc::kMaxPathLength},
       {"kMaxStringBytes", bc::kMaxStringBytes},
       {"kNoIndex", bc::kNoIndex},

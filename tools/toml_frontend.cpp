@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 #include <toml++/toml.h>
 #include <utility>
 
@@ -127,6 +126,21 @@ std::string_view type_name(toml::node_type t) {
 
 // Bytes of a string as TOML would quote it in a message: printable ASCII
 // as is, anything else escaped, so that a diagnostic is always one line.
+// toml++'s error text quotes the offending source verbatim, control bytes
+// included: escaped, a diagnostic stays one line.
+std::string escape_controls(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      out += fmt::format("\\x{:02x}", u);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string quoted(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
@@ -425,7 +439,11 @@ class Reader {
         }
       } else if (key == "profile") {
         if (read_string(v, "profile", s.profile, s.profile_pos)) {
-          check_name(s.profile, s.profile_pos, "profile", rootd::Reason::BCFG_PROFILE_INVALID);
+          if (!bcfg::profile_is_well_formed(s.profile)) {
+            error(s.profile_pos, rootd::Reason::BCFG_PROFILE_INVALID,
+                  fmt::format("profile {} is not 1..{} characters of [a-z0-9-]", quoted(s.profile),
+                              bcfg::kMaxProfileLength));
+          }
         }
       } else if (key == "service") {
         read_array_of_tables(v, "service", bcfg::kMaxServices, rootd::Reason::BCFG_TOO_MANY_SERVICES, s.services,
@@ -453,7 +471,7 @@ FrontendResult parse_toml(std::string_view text, std::string_view source_name) {
     root = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
     result.diagnostics.push_back(SourceDiagnostic{pos_of(e.source()), ToolCode::TOML_SYNTAX,
-                                                  std::string(e.description())});
+                                                  escape_controls(e.description())});
     return result;
   }
   auto storage = std::make_unique<TomlConfig::Storage>();

@@ -43,6 +43,9 @@ inline constexpr std::size_t kMaxPeerEdges = 8192;   // total `peers` entries
 inline constexpr std::size_t kMaxProviders = 32;
 inline constexpr std::size_t kMaxMounts = 32;
 inline constexpr std::size_t kMaxNameLength = 31;   // names: 1..31 of [a-z0-9-]
+// Profile ids are longer than names: the seed's phase profiles include
+// "phase4-loader-materialized-launch" (33 bytes).
+inline constexpr std::size_t kMaxProfileLength = 63;  // profile ids: 1..63 of [a-z0-9-]
 inline constexpr std::size_t kMaxPathLength = 255;  // mount paths
 inline constexpr std::uint16_t kNoIndex = 0xFFFF;
 inline constexpr std::uint32_t kNoPartition = 0xFFFFFFFF;
@@ -50,7 +53,7 @@ inline constexpr std::uint32_t kNoPartition = 0xFFFFFFFF;
 // Every string the rows can reference, each at its longest: the profile, three
 // per service (name, role, image), one per provider, one path per mount.
 inline constexpr std::size_t kMaxStringBytes =
-    kMaxNameLength * (1 + 3 * kMaxServices + kMaxProviders) + kMaxPathLength * kMaxMounts;
+    kMaxProfileLength + kMaxNameLength * (3 * kMaxServices + kMaxProviders) + kMaxPathLength * kMaxMounts;
 
 static_assert(kMaxServices < kNoIndex, "kNoIndex must never be a valid service index");
 static_assert(kMaxProviders < kNoIndex && kMaxMounts < kNoIndex);
@@ -344,14 +347,20 @@ static_assert(section_tag_value(section_info(Section::MOUNTS)) == 0x31544E4DU, "
 
 // ---- name and path syntax --------------------------------------------------------
 
-constexpr bool name_is_well_formed(std::string_view name) {
-  if (name.empty() || name.size() > kMaxNameLength) return false;
-  for (char c : name) {
+namespace detail {
+constexpr bool is_name_text(std::string_view text, std::size_t max_length) {
+  if (text.empty() || text.size() > max_length) return false;
+  for (char c : text) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
     if (!ok) return false;
   }
   return true;
 }
+}  // namespace detail
+
+constexpr bool name_is_well_formed(std::string_view name) { return detail::is_name_text(name, kMaxNameLength); }
+// "none" or a profile id: 1..63 of [a-z0-9-].
+constexpr bool profile_is_well_formed(std::string_view id) { return detail::is_name_text(id, kMaxProfileLength); }
 
 // Structural only: 1..255 graphic ASCII bytes (0x21..0x7E). Normalization
 // ("/" rooted, no "//", no "." or ".." segments) is the policy layer's.
@@ -773,7 +782,7 @@ constexpr Check check_profile(const SectionSpans& s, StringCursor& strings) {
   const std::size_t ref = s[static_cast<std::size_t>(Section::PROFILE)].offset + kProfileNameOffset;
   const Result<std::string_view> name = strings.take(ref);
   if (!name) return name.error();
-  if (!name_is_well_formed(*name)) return {Reason::BCFG_PROFILE_INVALID, at32(ref)};
+  if (!profile_is_well_formed(*name)) return {Reason::BCFG_PROFILE_INVALID, at32(ref)};
   return kOk;
 }
 
@@ -1080,7 +1089,7 @@ class Encoder {
     if (desc_.providers.size() > kMaxProviders)
       return {Reason::BCFG_TOO_MANY_PROVIDERS, at32(kMaxProviders)};
     if (desc_.mounts.size() > kMaxMounts) return {Reason::BCFG_TOO_MANY_MOUNTS, at32(kMaxMounts)};
-    if (!name_is_well_formed(desc_.profile)) return {Reason::BCFG_PROFILE_INVALID, 0};
+    if (!profile_is_well_formed(desc_.profile)) return {Reason::BCFG_PROFILE_INVALID, 0};
     string_total_ = desc_.profile.size();
     for (std::size_t i = 0; i < desc_.services.size(); ++i) {
       const ServiceDesc& s = desc_.services[i];

@@ -28,7 +28,7 @@ namespace rootd {
 inline constexpr std::size_t kMaxProfileModules = 2;
 // Profile ids are [a-z0-9-]; the seed's longest, phase4-loader-materialized-launch,
 // has 33 characters.
-inline constexpr std::size_t kMaxProfileIdLength = 63;
+inline constexpr std::size_t kMaxProfileIdLength = bcfg::kMaxProfileLength;  // the blob's own limit
 
 struct Profile {
   std::string_view id;
