@@ -1,0 +1,486 @@
+#include "services.hpp"
+
+#include <fmt/format.h>
+
+#include "rootd/roles.hpp"
+
+namespace erix::sim {
+
+using abi::KernelError;
+
+namespace {
+
+abi::Message reply_label(std::uint64_t label) {
+  abi::Message m;
+  m.label = label;
+  return m;
+}
+
+abi::Message reply_error(KernelError e) { return reply_label(static_cast<std::uint64_t>(e)); }
+
+bool words_zero_from(const abi::Message& m, std::size_t first) {
+  for (std::size_t i = first; i < 6; ++i) {
+    if (m.words[i] != 0) return false;
+  }
+  return true;
+}
+
+Launcher launcher_for(rootd::LaunchPath path) {
+  switch (path) {
+    case rootd::LaunchPath::FOUNDATION: return Launcher::kernel_control;
+    case rootd::LaunchPath::PROCD: return Launcher::procd;
+    case rootd::LaunchPath::DEVICED: return Launcher::deviced;
+    case rootd::LaunchPath::PROBE: return Launcher::probe;
+  }
+  return Launcher::boot;
+}
+
+// The marker form of a service name, as rootd writes it in its own READY
+// lines: upper case, '-' as '_'.
+std::string marker_name(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+    if (c == '-') c = '_';
+  }
+  return out;
+}
+
+bool is_image_frame(const Cap& cap) {
+  return cap.type == ObjectType::frame && (cap.rights & abi::RIGHT_READ) != 0;
+}
+
+}  // namespace
+
+std::string_view fault_point_name(FaultPoint point) {
+  switch (point) {
+    case FaultPoint::spawn: return "spawn";
+    case FaultPoint::start: return "start";
+    case FaultPoint::handshake: return "handshake";
+    case FaultPoint::not_ready: return "not-ready";
+    case FaultPoint::crash: return "crash";
+  }
+  return "?";
+}
+
+std::optional<FaultPoint> parse_fault_point(std::string_view text) {
+  for (std::size_t i = 0; i < kFaultPointCount; ++i) {
+    const auto p = static_cast<FaultPoint>(i);
+    if (fault_point_name(p) == text) return p;
+  }
+  return std::nullopt;
+}
+
+std::string_view complaint_name(Complaint complaint) {
+  switch (complaint) {
+    case Complaint::unknown_service: return "unknown-service";
+    case Complaint::unknown_role: return "unknown-role";
+    case Complaint::wrong_launch_path: return "wrong-launch-path";
+    case Complaint::identity_mismatch: return "identity-mismatch";
+    case Complaint::role_mismatch: return "role-mismatch";
+    case Complaint::control_slot_mismatch: return "control-slot-mismatch";
+    case Complaint::service_endpoint_missing: return "service-endpoint-missing";
+    case Complaint::service_endpoint_wrong: return "service-endpoint-wrong";
+    case Complaint::primary_missing: return "primary-missing";
+    case Complaint::primary_wrong: return "primary-wrong";
+    case Complaint::extra_missing: return "extra-missing";
+    case Complaint::extra_wrong: return "extra-wrong";
+    case Complaint::image_frame_missing: return "image-frame-missing";
+    case Complaint::image_frame_wrong: return "image-frame-wrong";
+    case Complaint::duplicate_envelope: return "duplicate-envelope";
+    case Complaint::injected_fault: return "injected-fault";
+    case Complaint::window_mismatch: return "window-mismatch";
+    case Complaint::outside_window: return "outside-window";
+    case Complaint::transfer_count_mismatch: return "transfer-count-mismatch";
+    case Complaint::transfer_digest_mismatch: return "transfer-digest-mismatch";
+  }
+  return "?";
+}
+
+std::uint64_t transfer_digest(const std::map<std::uint32_t, Cap>& cspace) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  auto mix = [&h](std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      h ^= (v >> (8 * i)) & 0xFFU;
+      h *= 0x100000001b3ULL;
+    }
+  };
+  for (const auto& [slot, cap] : cspace) {
+    mix(slot);
+    mix(cap.rights);
+  }
+  return h;
+}
+
+std::string_view answer_name(Answer answer) {
+  switch (answer) {
+    case Answer::none: return "none";
+    case Answer::ready: return "ready";
+    case Answer::not_ready: return "not-ready";
+    case Answer::malformed: return "malformed";
+    case Answer::crashed: return "crashed";
+    case Answer::probe_passed: return "probe-passed";
+    case Answer::probe_failed: return "probe-failed";
+    case Answer::spawn_failed: return "spawn-failed";
+    case Answer::start_failed: return "start-failed";
+  }
+  return "?";
+}
+
+Services::Services(KernelModel& model) : model_(model) { model_.attach(this); }
+
+Services::~Services() { model_.attach(nullptr); }
+
+Expected<void, std::string> Services::add(ServiceSpec spec) {
+  if (spec.name.empty()) return unexpected(std::string("service with an empty name"));
+  if (find(spec.name) != nullptr) return unexpected(fmt::format("service {} registered twice", spec.name));
+  if (spec.image.empty()) spec.image = spec.name;
+  records_.push_back(ServiceRecord{std::move(spec), false, kNoPid, std::nullopt, std::nullopt, Answer::none,
+                                   std::nullopt});
+  return {};
+}
+
+Expected<void, std::string> Services::set_fault(std::string_view service, FaultPoint point) {
+  for (auto& r : records_) {
+    if (r.spec.name != service) continue;
+    r.spec.faults |= 1U << static_cast<unsigned>(point);
+    return {};
+  }
+  return unexpected(fmt::format("no service named {}", service));
+}
+
+Expected<void, std::string> Services::set_latency(std::string_view service, Tick latency) {
+  for (auto& r : records_) {
+    if (r.spec.name != service) continue;
+    r.spec.latency = latency;
+    return {};
+  }
+  return unexpected(fmt::format("no service named {}", service));
+}
+
+const ServiceRecord* Services::find(std::string_view service) const {
+  for (const auto& r : records_) {
+    if (r.spec.name == service) return &r;
+  }
+  return nullptr;
+}
+
+const ServiceRecord* Services::record_of(Pid pid) const {
+  auto it = by_pid_.find(pid);
+  return it == by_pid_.end() ? nullptr : &records_[it->second];
+}
+
+ServiceRecord* Services::mutable_record(Pid pid) {
+  auto it = by_pid_.find(pid);
+  return it == by_pid_.end() ? nullptr : &records_[it->second];
+}
+
+Tick Services::latency_of(Pid pid) const {
+  const ServiceRecord* r = record_of(pid);
+  return r != nullptr ? r->spec.latency : kDefaultLatency;
+}
+
+// ---- creation ------------------------------------------------------------------
+
+std::size_t Services::match(const Admission& admission) const {
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    const auto& r = records_[i];
+    if (!r.admitted && r.spec.identity.has_value() && *r.spec.identity == admission.identity) return i;
+  }
+  if (admission.module.empty()) return kNone;
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    const auto& r = records_[i];
+    if (!r.admitted && r.spec.image == admission.module) return i;
+  }
+  return kNone;
+}
+
+namespace {
+Admitted admitted_as(const std::vector<ServiceRecord>& records, std::size_t index, const Admission& how) {
+  Admitted who;
+  if (index < records.size()) {
+    who.name = records[index].spec.name;
+    who.role = records[index].spec.role;
+  } else {
+    // ':' cannot occur in a service name, so this never binds to a record.
+    who.name = fmt::format("unknown:{}", how.module.empty() ? std::string_view("image") : std::string_view(how.module));
+  }
+  return who;
+}
+}  // namespace
+
+Admitted Services::admit(const Admission& admission) {
+  const std::size_t i = match(admission);
+  if (i != kNone && records_[i].spec.has_fault(FaultPoint::spawn)) {
+    records_[i].answer = Answer::spawn_failed;
+    Admitted refused;
+    refused.error = kInjectedFailure;
+    return refused;
+  }
+  return admitted_as(records_, i, admission);
+}
+
+void Services::on_created(Pid pid, const Admitted& who) {
+  for (std::size_t i = 0; i < records_.size(); ++i) {
+    if (records_[i].admitted || records_[i].spec.name != who.name) continue;
+    records_[i].admitted = true;
+    records_[i].pid = pid;
+    by_pid_[pid] = i;
+    return;
+  }
+}
+
+KernelError Services::before_start(Pid pid) {
+  ServiceRecord* r = mutable_record(pid);
+  if (r != nullptr && r->spec.has_fault(FaultPoint::start)) {
+    r->answer = Answer::start_failed;
+    return kInjectedFailure;
+  }
+  return KernelError::OK;
+}
+
+KernelError Services::spawn(Launcher launcher, const Cap& image, std::uint64_t identity, bool start, Pid& out) {
+  const FrameObject* f = model_.frame(image.object);
+  const Admission how{launcher, f != nullptr ? f->module : std::string(), identity};
+  const std::size_t i = match(how);
+  if (i != kNone && records_[i].spec.has_fault(FaultPoint::spawn)) {
+    records_[i].answer = Answer::spawn_failed;
+    return kInjectedFailure;
+  }
+  if (start && i != kNone && records_[i].spec.has_fault(FaultPoint::start)) {
+    records_[i].answer = Answer::start_failed;
+    return kInjectedFailure;
+  }
+  const Admitted who = admitted_as(records_, i, how);
+  out = model_.create_process(who, how, image.object);
+  on_created(out, who);
+  if (start) model_.start_process(out);
+  return KernelError::OK;
+}
+
+// ---- envelopes -------------------------------------------------------------------
+
+std::optional<Complaint> Services::check_envelope(Pid pid, ObjectId endpoint, const abi::Message& message) const {
+  const ServiceRecord* rec = record_of(pid);
+  if (rec == nullptr) return Complaint::unknown_service;
+  const rootd::Role* role = rootd::find_role(rec->spec.role);
+  if (role == nullptr) return Complaint::unknown_role;
+  const Process* p = model_.process(pid);
+  if (p->launcher != launcher_for(role->launch)) return Complaint::wrong_launch_path;
+  if (message.words[0] != p->identity) return Complaint::identity_mismatch;
+  if (rec->spec.identity.has_value() && *rec->spec.identity != p->identity) return Complaint::identity_mismatch;
+  if (message.words[1] != rootd::role_index(role->id)) return Complaint::role_mismatch;
+  if (message.words[2] != rootd::primary_control_slot(*role)) return Complaint::control_slot_mismatch;
+  const std::uint64_t window = role->window.first | (static_cast<std::uint64_t>(role->window.end()) << 32);
+  if (message.words[3] != window) return Complaint::window_mismatch;
+
+  const Cap* service = p->cap_at(abi::kServiceEndpointLocalSlot);
+  if (service == nullptr) return Complaint::service_endpoint_missing;
+  if (service->type != ObjectType::endpoint || service->object != endpoint ||
+      (service->rights & abi::RIGHT_RECEIVE) == 0) {
+    return Complaint::service_endpoint_wrong;
+  }
+
+  auto dedicated_kind = [&](const Cap& c) -> std::optional<rootd::EndpointKind> {
+    if (c.type != ObjectType::endpoint) return std::nullopt;
+    const EndpointObject* ep = model_.endpoint(c.object);
+    return ep != nullptr ? ep->dedicated : std::nullopt;
+  };
+  if (role->primary.has_value()) {
+    const Cap* primary = p->cap_at(rootd::endpoint_info(*role->primary).local_slot);
+    if (primary == nullptr) return Complaint::primary_missing;
+    if (dedicated_kind(*primary) != role->primary || (primary->rights & abi::RIGHT_RECEIVE) == 0) {
+      return Complaint::primary_wrong;
+    }
+  }
+  for (std::size_t i = 0; i < role->extra_count; ++i) {
+    const rootd::DedicatedRule& rule = role->extras[i];
+    const Cap* extra = p->cap_at(rootd::endpoint_info(rule.kind).local_slot);
+    if (extra == nullptr) return Complaint::extra_missing;
+    if (dedicated_kind(*extra) != rule.kind || (extra->rights & rule.rights) != rule.rights) {
+      return Complaint::extra_wrong;
+    }
+  }
+  if (role->image_frame) {
+    const Cap* frame = p->cap_at(rootd::kImageFrameLocalSlot);
+    if (frame == nullptr) return Complaint::image_frame_missing;
+    const FrameObject* f = frame->type == ObjectType::frame ? model_.frame(frame->object) : nullptr;
+    if (f == nullptr || !f->boot_image || (frame->rights & abi::RIGHT_READ) == 0) return Complaint::image_frame_wrong;
+  }
+  for (const auto& [slot, cap] : p->cspace) {
+    if (slot != abi::kServiceEndpointLocalSlot && !role->window.contains(slot)) return Complaint::outside_window;
+  }
+  if (message.words[4] != p->cspace.size()) return Complaint::transfer_count_mismatch;
+  if (message.words[5] != transfer_digest(p->cspace)) return Complaint::transfer_digest_mismatch;
+  return std::nullopt;
+}
+
+void Services::on_message(Pid receiver, ObjectId endpoint, const abi::Message& message, std::uint64_t badge,
+                          const std::optional<Cap>& /*carried*/) {
+  if (message.label != static_cast<std::uint64_t>(abi::Envelope::DELIVER)) {
+    abi::Message reply = reply_error(KernelError::UNKNOWN_OPERATION);
+    reply.badge = badge;
+    model_.post_to_root(reply);
+    return;
+  }
+  const std::uint32_t seen = ++envelopes_[receiver];
+  ServiceRecord* rec = mutable_record(receiver);
+  if (rec != nullptr && !rec->envelope_at.has_value()) rec->envelope_at = model_.now();
+  const Tick at = model_.now() + latency_of(receiver);
+
+  abi::Message reply;
+  reply.badge = badge;
+  Answer kind = Answer::ready;
+  std::optional<Complaint> complaint;
+  if (seen > 1) {
+    complaint = Complaint::duplicate_envelope;
+  } else if (rec != nullptr && rec->spec.has_fault(FaultPoint::crash)) {
+    model_.schedule(at, [this, receiver] {
+      const Process* p = model_.process(receiver);
+      if (p == nullptr || p->state != ProcessState::running) return;
+      if (ServiceRecord* r = mutable_record(receiver); r != nullptr) {
+        r->answer = Answer::crashed;
+        r->answered_at = model_.now();
+      }
+      model_.exit_process(receiver, kCrashExitCode);
+    });
+    return;
+  } else if (rec != nullptr && rec->spec.has_fault(FaultPoint::handshake)) {
+    kind = Answer::malformed;
+    reply.label = kMalformedLabel;
+  } else {
+    complaint = check_envelope(receiver, endpoint, message);
+    if (!complaint.has_value() && rec != nullptr && rec->spec.has_fault(FaultPoint::not_ready)) {
+      complaint = Complaint::injected_fault;
+    }
+  }
+  if (complaint.has_value()) {
+    kind = Answer::not_ready;
+    reply.label = static_cast<std::uint64_t>(abi::Envelope::NOT_READY);
+    reply.words[0] = static_cast<std::uint64_t>(*complaint);
+  } else if (kind == Answer::ready) {
+    reply.label = static_cast<std::uint64_t>(abi::Envelope::READY);
+  }
+  model_.schedule(at, [this, receiver, reply, kind, complaint] { answer(receiver, reply, kind, complaint); });
+}
+
+void Services::answer(Pid pid, const abi::Message& reply, Answer kind, std::optional<Complaint> complaint) {
+  const Process* p = model_.process(pid);
+  if (p == nullptr || p->state != ProcessState::running) return;  // stopped or crashed meanwhile
+  model_.post_to_root(reply);
+  ServiceRecord* rec = mutable_record(pid);
+  if (rec != nullptr && !rec->answered_at.has_value()) {
+    rec->answer = kind;
+    rec->answered_at = model_.now();
+    rec->complaint = complaint;
+  }
+  if (kind != Answer::ready || p->launcher != Launcher::deviced) return;
+  auto it = driver_launcher_.find(pid);
+  if (it == driver_launcher_.end()) return;
+  const Process* deviced = model_.process(it->second);
+  if (deviced == nullptr || deviced->state != ProcessState::running) return;
+  model_.add_report(it->second, fmt::format("{}{}", kDevicedReadyPrefix, marker_name(p->name)));
+}
+
+// ---- procd and deviced ---------------------------------------------------------------
+
+CallReply Services::on_call(Pid receiver, ObjectId /*endpoint*/, const abi::Message& message,
+                            const std::optional<Cap>& carried) {
+  const ServiceRecord* rec = record_of(receiver);
+  if (rec != nullptr && rec->spec.role == "procd") return procd_call(receiver, message, carried);
+  if (rec != nullptr && rec->spec.role == "deviced") return deviced_call(receiver, message, carried);
+  return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+}
+
+CallReply Services::procd_call(Pid procd, const abi::Message& message, const std::optional<Cap>& carried) {
+  if (record_of(procd)->answer != Answer::ready) return CallReply{reply_error(KernelError::DENIED), std::nullopt};
+  switch (static_cast<abi::ProcdOp>(message.label)) {
+    case abi::ProcdOp::CREATE_STAGED_PROCESS:
+    case abi::ProcdOp::SPAWN_PROBE: {
+      const bool probe = message.label == static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
+      if (!carried.has_value() || !is_image_frame(*carried) || !words_zero_from(message, 1)) {
+        return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+      }
+      Pid pid = kNoPid;
+      const KernelError e = spawn(probe ? Launcher::probe : Launcher::procd, *carried, message.words[0], probe, pid);
+      if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
+      CallReply reply{reply_error(KernelError::OK), std::nullopt};
+      reply.message.words[0] = pid;
+      if (probe) {
+        model_.schedule(model_.now() + latency_of(pid), [this, pid] { complete_probe(pid); });
+      } else {
+        reply.cap = Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0};
+      }
+      return reply;
+    }
+    case abi::ProcdOp::START_STAGED_PROCESS: {
+      if (carried.has_value() || !words_zero_from(message, 1)) {
+        return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+      }
+      const Process* p = message.words[0] > 0xFFFFFFFFULL ? nullptr : model_.process(static_cast<Pid>(message.words[0]));
+      if (p == nullptr || p->pid == kRootdPid) return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+      if (p->state == ProcessState::destroyed) return CallReply{reply_error(KernelError::PEER_GONE), std::nullopt};
+      if (p->launcher != Launcher::procd || p->state != ProcessState::staged) {
+        return CallReply{reply_error(KernelError::DENIED), std::nullopt};
+      }
+      if (const KernelError e = before_start(p->pid); e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
+      model_.start_process(p->pid);
+      return CallReply{reply_error(KernelError::OK), std::nullopt};
+    }
+  }
+  return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+}
+
+CallReply Services::deviced_call(Pid deviced, const abi::Message& message, const std::optional<Cap>& carried) {
+  if (record_of(deviced)->answer != Answer::ready) return CallReply{reply_error(KernelError::DENIED), std::nullopt};
+  if (message.label != static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)) {
+    return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+  }
+  if (!carried.has_value() || !is_image_frame(*carried) || !words_zero_from(message, 1)) {
+    return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+  }
+  Pid pid = kNoPid;
+  const KernelError e = spawn(Launcher::deviced, *carried, message.words[0], true, pid);
+  if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
+  driver_launcher_[pid] = deviced;
+  CallReply reply{reply_error(KernelError::OK), Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0}};
+  reply.message.words[0] = pid;
+  return reply;
+}
+
+void Services::complete_probe(Pid pid) {
+  const Process* p = model_.process(pid);
+  if (p == nullptr || p->state != ProcessState::running) return;
+  ServiceRecord* rec = mutable_record(pid);
+  auto note = [&](Answer a) {
+    if (rec == nullptr) return;
+    rec->answer = a;
+    rec->answered_at = model_.now();
+  };
+  if (rec != nullptr && rec->spec.has_fault(FaultPoint::crash)) {
+    note(Answer::crashed);
+    model_.exit_process(pid, kCrashExitCode);
+    return;
+  }
+  abi::Message event;
+  event.badge = abi::kEventBadge;
+  event.words[0] = pid;
+  if (rec != nullptr && rec->spec.has_fault(FaultPoint::handshake)) {
+    note(Answer::malformed);
+    event.label = kMalformedLabel;
+    model_.post_to_root(event);
+    model_.exit_process(pid, kExitClean);
+    return;
+  }
+  const rootd::Role* role = rec != nullptr ? rootd::find_role(rec->spec.role) : nullptr;
+  const bool passed = role != nullptr && role->launch == rootd::LaunchPath::PROBE &&
+                      !rec->spec.has_fault(FaultPoint::not_ready);
+  note(passed ? Answer::probe_passed : Answer::probe_failed);
+  event.label = static_cast<std::uint64_t>(abi::Event::PROBE_COMPLETED);
+  event.words[1] = passed ? kProbePassed : kProbeFailed;
+  model_.post_to_root(event);
+  // Its work is done: it exits, and rootd may destroy it without a stop.
+  model_.exit_process(pid, passed ? kExitClean : kProbeFailed);
+}
+
+}  // namespace erix::sim
