@@ -23,6 +23,7 @@
 #include "diagnostics.hpp"
 #include "pipeline.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/handoff.hpp"
 #include "toml_frontend.hpp"
 
 namespace fs = std::filesystem;
@@ -108,6 +109,7 @@ Run run_tool(const std::vector<std::string>& args, const fs::path& cwd = fs::cur
   std::vector<std::string> argv_storage{tool()};
   argv_storage.insert(argv_storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
+  argv.reserve(argv_storage.size() + 1);
   for (std::string& a : argv_storage) argv.push_back(a.data());
   argv.push_back(nullptr);
 
@@ -553,6 +555,46 @@ TEST_CASE("plan prints the order, the waves and every service's transfer table")
   std::size_t tables = 0;
   for (std::size_t at = 0; (at = p.find("(role ", at)) != std::string::npos; ++at) ++tables;
   CHECK(tables == 5);
+}
+
+TEST_CASE("plan --handoff takes rootd's slots from the handoff") {
+  // Dedicated endpoints away from their canonical slots, so the plan can only
+  // show these numbers if it read them from the handoff.
+  std::string buffer(4096, '\0');
+  rootd::handoff::Builder builder(rootd::MutableBytes(buffer.data(), buffer.size()));
+  builder.cspace({.slot_count = 4096, .first_free_slot = 3000});
+  builder.image_frame({.slot = 40, .size = 0x10000});
+  for (std::size_t k = 0; k < rootd::kEndpointKindCount; ++k) {
+    builder.endpoint({.kind = static_cast<rootd::EndpointKind>(k), .slot = static_cast<std::uint32_t>(100 + k)});
+  }
+  const rootd::Result<std::size_t> size = builder.finish();
+  REQUIRE(size.ok());
+  buffer.resize(*size);
+  REQUIRE(rootd::handoff::parse(bytes_of(buffer)).ok());
+  TempDir dir;
+  write_file(dir / "handoff.bin", buffer);
+
+  const Run r = run_tool({"plan", "--handoff", (dir / "handoff.bin").string(),
+                          (examples_dir() / "phase0.toml").string()});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  const std::string& p = r.out;
+  CHECK(p.find("sources: from the handoff (first free slot 3000, boot image frame at slot 40)") !=
+        std::string::npos);
+  // memd is service 0 of phase0 (names sorted: memd, pagerd, phase0-probe, procd, vspaced).
+  CHECK(std::regex_search(p, std::regex(R"( 2224  dedicated-endpoint  send\|receive\|grant  slot 107 \(memory endpoint\))")));
+  CHECK(std::regex_search(p, std::regex(R"(    1  service-endpoint +send\|receive\|grant +slot 3000 \(its retained endpoint\))")));
+  CHECK(std::regex_search(p, std::regex(R"( 2096  image-frame +read\|execute +slot 40 \(boot image frame\))")));
+  CHECK(p.find("first_free+") == std::string::npos);
+
+  // A damaged handoff is invalid input.
+  buffer[0] = static_cast<char>(buffer[0] ^ 1);
+  write_file(dir / "bad.bin", buffer);
+  const Run bad = run_tool({"plan", "--handoff", (dir / "bad.bin").string(),
+                            (examples_dir() / "phase0.toml").string()});
+  CHECK(bad.exit_code == 1);
+  CHECK(bad.out.empty());
+  CHECK(bad.err.find("bad.bin: offset 0x") != std::string::npos);
 }
 
 TEST_CASE("plan and graph refuse an invalid config") {

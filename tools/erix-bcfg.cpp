@@ -45,7 +45,7 @@ constexpr std::string_view kUsage =
 constexpr std::string_view kTopHelp =
     "erix-bcfg: the EriX boot-config compiler, checker and planner.\n"
     "\n"
-    "A boot config is written in TOML (version = 1, DESIGN.md section 3) and\n"
+    "A boot config is written in TOML (version = 1; docs/erix-bcfg.md) and\n"
     "compiled into the ERIXBCFG v1 blob that rootd reads from its boot-config\n"
     "module. Every command that reads a FILE accepts both forms unless it says\n"
     "otherwise; a blob is recognised by its ERIXBCFG magic. FILE '-' is stdin.\n"
@@ -232,19 +232,23 @@ struct Options {
   bool handoff = false;
 };
 
-// `name` OPTION VALUE or `name`=VALUE into `slot`; returns an error message,
-// or nothing. `i` moves past a separate value.
+// The value of the option at argv[i] into `slot`: the text after
+// `joined_prefix` ("--output=") when given, else the next argument (and `i`
+// moves past it). Returns an error message, or nothing.
 std::optional<std::string> take_value(const std::vector<std::string_view>& argv, std::size_t& i,
-                                      std::string_view value_prefix,
+                                      std::string_view joined_prefix,
                                       std::optional<std::string>& slot) {
   const std::string_view a = argv[i];
-  if (slot) return fmt::format("option {} given twice", a.substr(0, a.find('=')));
-  if (!value_prefix.empty() && a.size() > value_prefix.size()) {
-    slot = std::string(a.substr(value_prefix.size()));
-    return std::nullopt;
+  const std::string_view option = a.substr(0, a.find('='));
+  if (slot) return fmt::format("option {} given twice", option);
+  std::string_view value;
+  if (!joined_prefix.empty()) {
+    value = a.substr(joined_prefix.size());
+  } else if (i + 1 < argv.size()) {
+    value = argv[++i];
   }
-  if (i + 1 == argv.size()) return fmt::format("option {} needs a file name", a);
-  slot = std::string(argv[++i]);
+  if (value.empty()) return fmt::format("option {} needs a file name", option);
+  slot = std::string(value);
   return std::nullopt;
 }
 

@@ -93,7 +93,7 @@ class Worder {
   }
 
   std::string word(const rootd::Error& e, const BlobPlace& place) {
-    const std::string where = describe_in_view(view_, place);
+    std::string where = describe_in_view(view_, place);
     const bool in_service = place.region == BlobPlace::Region::SECTION &&
                             place.section == bcfg::Section::SERVICES;
     const bcfg::Service s = in_service ? view_.service(place.index) : bcfg::Service{};

@@ -48,13 +48,14 @@
 namespace rootd {
 
 // Where each kind of authority comes from in rootd's cspace, and the rights
-// rootd holds on it.
+// rootd holds on it: what the kernel gives when it makes the cap
+// (docs/kernel-abi.md).
 struct Sources {
   std::array<std::uint32_t, kEndpointKindCount> dedicated{};  // abi::kNoSlot when absent
   std::uint32_t image_frame = abi::kNoSlot;
   std::uint32_t first_free_slot = 0;
   std::uint32_t endpoint_rights = kEndpointFullRights;
-  std::uint32_t image_frame_rights = abi::RIGHT_READ | abi::RIGHT_WRITE | abi::RIGHT_EXECUTE;
+  std::uint32_t image_frame_rights = abi::RIGHT_READ | abi::RIGHT_EXECUTE | abi::RIGHT_GRANT;
 
   constexpr std::uint32_t service_endpoint(std::size_t service) const {
     return first_free_slot + static_cast<std::uint32_t>(service);

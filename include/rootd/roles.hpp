@@ -140,6 +140,8 @@ static_assert(kFirstPeerLocalSlot + kMaxPeerLocalSlots <= kImageFrameLocalSlot);
 static_assert(kImageFrameLocalSlot < kFirstDedicatedLocalSlot);
 
 inline constexpr std::uint8_t kNotFoundation = 0xFF;
+// Boot configs name roles with bcfg names: 1..31 of [a-z0-9-].
+inline constexpr std::size_t kMaxRoleNameLength = 31;
 inline constexpr std::size_t kMaxExtraEndpoints = 2;
 
 // Rights a role receives with each kind of authority. The primary holder of
@@ -369,7 +371,7 @@ constexpr std::size_t set_size(RoleSet s) {
 }
 
 constexpr bool name_is_role_name(std::string_view n) {
-  if (n.empty() || n.size() > 31) return false;
+  if (n.empty() || n.size() > kMaxRoleNameLength) return false;
   for (char c : n) {
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) return false;
   }
