@@ -397,3 +397,26 @@ TEST_CASE("every single-byte flip of the handoff fails closed without READY") {
   }
   CHECK(reasons.size() > 1);
 }
+
+TEST_CASE("the critical chain is a dependency chain whose latencies sum to the critical path") {
+  std::mt19937 rng(11);
+  auto cfg = load("runtime.toml");
+  for (int round = 0; round < 20; ++round) {
+    for (auto& s : cfg.services) s.latency = 1 + rng() % 40;
+    const auto chain = sim::critical_chain(cfg);
+    REQUIRE_FALSE(chain.empty());
+    std::map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < cfg.services.size(); ++i) index[cfg.services[i].name] = i;
+    sim::Tick sum = 0;
+    for (std::size_t k = 0; k < chain.size(); ++k) {
+      const std::size_t i = index.at(chain[k]);
+      sum += cfg.services[i].latency;
+      if (k > 0) {
+        const auto& deps = cfg.dependencies[i];
+        CHECK(std::find(deps.begin(), deps.end(), index.at(chain[k - 1])) != deps.end());
+      }
+    }
+    CHECK(sum == sim::critical_path(cfg));
+    CHECK(cfg.dependencies[index.at(chain.front())].empty());
+  }
+}

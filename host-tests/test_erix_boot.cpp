@@ -360,6 +360,32 @@ TEST_CASE("--trace and --chart describe the boot that ran") {
   CHECK(svg.find("</svg>") != std::string::npos);
 }
 
+TEST_CASE("--stack reports the deepest stack byte rootd touched, before the summary") {
+  const Run r = boot("--stack " + quote(example("phase0.toml")));
+  CHECK(r.exit_code == 0);
+  const std::vector<std::string>& all = r.lines;
+  REQUIRE(all.size() >= 2);
+  const std::string& stack_line = all[all.size() - 2];
+  REQUIRE(stack_line.rfind("stack: peak=", 0) == 0);
+  const unsigned long peak = std::stoul(stack_line.substr(std::string("stack: peak=").size()));
+  CHECK(peak > 64);               // rootd_main's frames at least
+  CHECK(peak < (1UL << 20));      // not the whole mapped stack
+  CHECK(all.back().rfind("summary: ", 0) == 0);
+}
+
+TEST_CASE("the boot chart highlights the critical path") {
+  const std::string chart = temp_path("critical.svg");
+  // memd's latency makes it the head of the one longest chain.
+  const Run r = boot("--latency memd=500 --chart " + quote(chart) + " " + quote(example("phase0.toml")));
+  CHECK(r.exit_code == 0);
+  const std::vector<char> bytes = read_bytes(chart);
+  std::remove(chart.c_str());
+  const std::string svg(bytes.begin(), bytes.end());
+  CHECK(svg.find("memd: ready at tick 500 (critical path)") != std::string::npos);
+  CHECK(svg.find("procd: ready at tick") != std::string::npos);
+  CHECK(svg.find(" (critical path)</title>") != std::string::npos);
+}
+
 TEST_CASE("--hooks reaches the integration image's fault hooks and nothing else") {
   const std::string args = "--hooks force-service-fail:logd " + quote(example("runtime.toml"));
   const Run integration = boot("--image " + quote(env("ROOTD_INTEGRATION_IMAGE")) + " " + args);

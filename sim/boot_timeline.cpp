@@ -57,8 +57,9 @@ Tick life_end(const ServiceSpan& s, Tick end) {
 }  // namespace
 
 BootTimeline make_timeline(const KernelModel& model, const Services& services, std::string_view status,
-                           Tick critical_path) {
+                           Tick critical_path, std::vector<std::string> critical_services) {
   BootTimeline t;
+  t.critical_services = std::move(critical_services);
   t.end = model.now();
   t.status = std::string(status);
   t.critical_path = critical_path;
@@ -150,7 +151,10 @@ std::string boot_chart_svg(const BootTimeline& t) {
     const ServiceSpan& s = t.services[i];
     const double row = kTop + kRow * static_cast<double>(i);
     const double bar_y = row + (kRow - kBar) / 2;
-    out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\">{}</text>\n", kLeft - 6, row + kRow * 0.7,
+    const bool critical =
+        std::find(t.critical_services.begin(), t.critical_services.end(), s.name) != t.critical_services.end();
+    out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\"{}>{}</text>\n", kLeft - 6,
+                       row + kRow * 0.7, critical ? " font-weight=\"bold\" fill=\"#1e88e5\"" : "",
                        xml_escape(s.name));
     // The process's life: a thin line from its start until it ended.
     if (s.started) {
@@ -167,9 +171,12 @@ std::string boot_chart_svg(const BootTimeline& t) {
       const char* colour = s.answer == Answer::none ? "#b0bec5" : answer_failed(s.answer) ? "#e53935" : "#43a047";
       // At least one pixel wide, so that a zero-latency answer is visible.
       const double w = std::max(1.0, x(until) - x(*s.envelope));
+      // Services on the critical path get a blue outline: they set the time
+      // to READY.
       out += fmt::format(
-          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\"><title>{}: {} at tick {}</title></rect>\n",
-          x(*s.envelope), bar_y, w, kBar, colour, xml_escape(s.name), answer_name(s.answer), until);
+          "<rect x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.0f}\" fill=\"{}\"{}><title>{}: {} at tick {}{}</title></rect>\n",
+          x(*s.envelope), bar_y, w, kBar, colour, critical ? " stroke=\"#1e88e5\" stroke-width=\"2\"" : "",
+          xml_escape(s.name), answer_name(s.answer), until, critical ? " (critical path)" : "");
     }
     if (s.destroyed) {
       out += fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\" fill=\"#6d4c41\">x</text>\n", x(*s.destroyed) - 3,

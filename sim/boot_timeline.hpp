@@ -36,10 +36,11 @@ struct BootTimeline {
   Tick end = 0;                       // the clock when rootd parked
   std::string status;                 // rootd's terminal status name
   Tick critical_path = 0;
+  std::vector<std::string> critical_services;  // one longest dependency chain, highlighted in the chart
 };
 
 BootTimeline make_timeline(const KernelModel& model, const Services& services, std::string_view status,
-                           Tick critical_path);
+                           Tick critical_path, std::vector<std::string> critical_services = {});
 
 // Chrome trace-event format, JSON object form ("traceEvents").
 std::string chrome_trace_json(const BootTimeline& timeline);

@@ -57,6 +57,8 @@ constexpr std::chrono::milliseconds kQuietLimit{2000};
 constexpr std::uint64_t kMaxSyscalls = 20'000'000;
 constexpr std::string_view kDefaultConfig = "examples/runtime.toml";
 
+constexpr char kStackPattern = static_cast<char>(0xA5);
+
 constexpr std::string_view kUsage =
     R"(usage: erix-boot [OPTIONS] [CONFIG]
 
@@ -77,6 +79,9 @@ Options:
   --trace FILE             write the boot as Chrome trace-event JSON
                            (1 tick = 1 us; chrome://tracing, Perfetto)
   --chart FILE             write an SVG boot chart
+  --stack                  print rootd's peak stack use before the summary
+                           (the stack starts filled with a pattern; the
+                           lowest byte rootd changed marks the peak)
   --help                   this text
 
 Output: every line rootd reports, as it reports it; then
@@ -104,6 +109,7 @@ struct Options {
   std::optional<std::string> trace;
   std::optional<std::string> chart;
   bool audit = false;
+  bool stack = false;
   bool help = false;
 };
 
@@ -144,6 +150,9 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
     } else if (arg == "--audit") {
       if (inline_value) return sim::unexpected(UsageError{"--audit takes no value"});
       o.audit = true;
+    } else if (arg == "--stack") {
+      if (inline_value) return sim::unexpected(UsageError{"--stack takes no value"});
+      o.stack = true;
     } else if (arg == "--image") {
       const auto v = value();
       if (!v) return missing();
@@ -399,7 +408,9 @@ int run(const Options& o) {
   launch.quiet_limit = kQuietLimit;
   launch.stack_pointer = sim::kStackBase + sim::kStackSize;
   launch.arguments = {sim::kHandoffVaddr, handoff.size(), *root_slot};
-  launch.regions.push_back({"stack", sim::kStackBase, sim::kStackSize, {}, sim::Protection{true, true, false}});
+  // A known pattern, so the deepest byte rootd wrote can be found after PARK.
+  const std::vector<char> stack_fill(sim::kStackSize, kStackPattern);
+  launch.regions.push_back({"stack", sim::kStackBase, sim::kStackSize, stack_fill, sim::Protection{true, true, false}});
   launch.regions.push_back({"handoff", sim::kHandoffVaddr, std::max<std::uint64_t>(handoff.size(), 1), handoff,
                             sim::Protection{true, false, false}});
   for (const sim::MappedModule& m : system->modules) {
@@ -447,8 +458,17 @@ int run(const Options& o) {
       return broke(fmt::format("cannot resume the child: {}", resumed.error().message));
     }
   }
+  std::optional<std::uint64_t> stack_peak;
+  if (o.stack) {
+    auto bytes = runner->read_memory(sim::kStackBase, sim::kStackSize);
+    if (!bytes) return broke(fmt::format("cannot read rootd's stack: {}", bytes.error().message));
+    std::size_t lowest = 0;
+    while (lowest < bytes->size() && (*bytes)[lowest] == kStackPattern) ++lowest;
+    stack_peak = bytes->size() - lowest;
+  }
   runner->kill();
   if (!status) return broke("parked without reporting a terminal status line");
+  if (stack_peak) fmt::print("stack: peak={} bytes of {}\n", *stack_peak, sim::kStackSize);
 
   // ---- the verdict ---------------------------------------------------------
   const sim::Audit audit = model.audit();
@@ -471,7 +491,7 @@ int run(const Options& o) {
   const sim::Tick critical = sim::critical_path(*config);
   if (o.trace || o.chart) {
     const sim::BootTimeline timeline =
-        sim::make_timeline(model, services, rootd::status_name(*status), critical);
+        sim::make_timeline(model, services, rootd::status_name(*status), critical, sim::critical_chain(*config));
     if (o.trace && !write_file(*o.trace, sim::chrome_trace_json(timeline))) {
       fmt::print(stderr, "erix-boot: {}: cannot write the trace\n", *o.trace);
       return kExitUsage;

@@ -190,24 +190,55 @@ Expected<SystemImage, std::string> build_system_image(const SystemConfig& config
   return image;
 }
 
-Tick critical_path(const SystemConfig& config) {
+namespace {
+struct Finishes {
+  std::vector<Tick> finish;           // earliest finish of each service
+  std::vector<std::size_t> previous;  // the dependency that finishes last, or n
+};
+
+// The launch order lists every dependency before its dependents, so one
+// pass over it finds each service's earliest finish. Empty when the config
+// has no order.
+Finishes earliest_finishes(const SystemConfig& config) {
   const std::size_t n = config.services.size();
-  if (config.dependencies.size() != n) return 0;
-  if (config.launch_order.size() != n) return 0;
-  // The launch order lists every dependency before its dependents, so one
-  // pass over it finds each service's earliest finish.
-  std::vector<Tick> finish(n, 0);
+  if (config.dependencies.size() != n || config.launch_order.size() != n) return {};
+  Finishes f{std::vector<Tick>(n, 0), std::vector<std::size_t>(n, n)};
   for (std::size_t i : config.launch_order) {
-    if (i >= n) return 0;
+    if (i >= n) return {};
     Tick start = 0;
     for (std::size_t d : config.dependencies[i]) {
-      if (d < n && d != i) start = std::max(start, finish[d]);
+      if (d < n && d != i && (f.previous[i] == n || f.finish[d] > start)) {
+        start = f.finish[d];
+        f.previous[i] = d;
+      }
     }
-    finish[i] = start + config.services[i].latency;
+    f.finish[i] = start + config.services[i].latency;
   }
+  return f;
+}
+}  // namespace
+
+Tick critical_path(const SystemConfig& config) {
+  const Finishes f = earliest_finishes(config);
   Tick longest = 0;
-  for (Tick f : finish) longest = std::max(longest, f);
+  for (Tick t : f.finish) longest = std::max(longest, t);
   return longest;
+}
+
+std::vector<std::string> critical_chain(const SystemConfig& config) {
+  const Finishes f = earliest_finishes(config);
+  const std::size_t n = f.finish.size();
+  if (n == 0) return {};
+  std::size_t last = 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if (f.finish[i] > f.finish[last]) last = i;
+  }
+  std::vector<std::string> chain;
+  for (std::size_t at = last; at < n && chain.size() <= n; at = f.previous[at]) {
+    chain.push_back(config.services[at].name);
+  }
+  std::reverse(chain.begin(), chain.end());
+  return chain;
 }
 
 }  // namespace erix::sim

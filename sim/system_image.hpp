@@ -109,5 +109,8 @@ Expected<SystemImage, std::string> build_system_image(const SystemConfig& config
 // latency: the fewest ticks in which an ideal rootd reaches READY. 0 when
 // the config has no order.
 Tick critical_path(const SystemConfig& config);
+// The services on one longest chain, first to last (ties go to the lower
+// config index); empty when the config has no order.
+std::vector<std::string> critical_chain(const SystemConfig& config);
 
 }  // namespace erix::sim
