@@ -22,33 +22,12 @@
 #include "rootd/profiles.hpp"
 #include "rootd/roles.hpp"
 #include "rootd/status.hpp"
+#include "names.hpp"
 
 namespace {
 
-std::string rights_text(std::uint32_t rights) {
-  static constexpr std::pair<std::uint32_t, std::string_view> kNames[] = {
-      {rootd::abi::RIGHT_SEND, "send"},   {rootd::abi::RIGHT_RECEIVE, "receive"},
-      {rootd::abi::RIGHT_GRANT, "grant"}, {rootd::abi::RIGHT_READ, "read"},
-      {rootd::abi::RIGHT_WRITE, "write"}, {rootd::abi::RIGHT_EXECUTE, "execute"},
-  };
-  std::string out;
-  for (const auto& [bit, name] : kNames) {
-    if ((rights & bit) == 0) continue;
-    if (!out.empty()) out += "+";
-    out += name;
-  }
-  return out;
-}
-
-std::string role_list(rootd::RoleSet set) {
-  std::string out;
-  for (const rootd::Role& r : rootd::kRoles) {
-    if (!set.has(r.id)) continue;
-    if (!out.empty()) out += ", ";
-    out += r.name;
-  }
-  return out.empty() ? "-" : out;
-}
+std::string rights_text(std::uint32_t rights) { return bcfg_tool::rights_text(rights, "+", ""); }
+std::string role_list(rootd::RoleSet set) { return bcfg_tool::role_list(set, "-"); }
 
 std::string_view need_text(rootd::Need n) {
   switch (n) {

@@ -1,4 +1,5 @@
 #include "policy_check.hpp"
+#include "names.hpp"
 
 #include <fmt/format.h>
 
@@ -49,15 +50,7 @@ std::string_view field_hint(Reason r) {
 
 std::string q(std::string_view s) { return toml_quote(s); }
 
-std::string role_list(rootd::RoleSet set) {
-  std::string out;
-  for (const rootd::Role& r : rootd::kRoles) {
-    if (!set.has(r.id)) continue;
-    if (!out.empty()) out += ", ";
-    out += r.name;
-  }
-  return out;
-}
+std::string role_list(rootd::RoleSet set) { return bcfg_tool::role_list(set, ""); }
 
 class Worder {
  public:

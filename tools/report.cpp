@@ -1,4 +1,5 @@
 #include "report.hpp"
+#include "names.hpp"
 
 #include <fmt/format.h>
 
@@ -15,20 +16,7 @@ using rootd::EdgeKind;
 
 namespace {
 
-std::string rights_text(std::uint32_t rights) {
-  static constexpr std::pair<std::uint32_t, std::string_view> kNames[] = {
-      {rootd::abi::RIGHT_SEND, "send"},   {rootd::abi::RIGHT_RECEIVE, "receive"},
-      {rootd::abi::RIGHT_GRANT, "grant"}, {rootd::abi::RIGHT_READ, "read"},
-      {rootd::abi::RIGHT_WRITE, "write"}, {rootd::abi::RIGHT_EXECUTE, "execute"},
-  };
-  std::string out;
-  for (const auto& [bit, name] : kNames) {
-    if ((rights & bit) == 0) continue;
-    if (!out.empty()) out += '|';
-    out += name;
-  }
-  return out.empty() ? std::string("none") : out;
-}
+std::string rights_text(std::uint32_t rights) { return bcfg_tool::rights_text(rights, "|", "none"); }
 
 std::string_view launched_through(rootd::LaunchPath p) {
   switch (p) {

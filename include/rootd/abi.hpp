@@ -57,6 +57,16 @@ enum Rights : std::uint32_t {
 };
 inline constexpr std::uint32_t kAllRights = 0x3F;
 
+// Names of the rights bits, in bit order: plans, docs and audits print them.
+struct RightName {
+  std::uint32_t bit;
+  const char* name;
+};
+inline constexpr RightName kRightNames[] = {
+    {RIGHT_SEND, "send"}, {RIGHT_RECEIVE, "receive"}, {RIGHT_GRANT, "grant"},
+    {RIGHT_READ, "read"}, {RIGHT_WRITE, "write"},     {RIGHT_EXECUTE, "execute"},
+};
+
 // Fixed slots of rootd's cspace at entry. Everything else the kernel put
 // there is described by the handoff; the root endpoint's slot arrives in rdx.
 inline constexpr std::uint32_t kNullSlot = 0;
