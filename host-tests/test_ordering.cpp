@@ -19,7 +19,7 @@ namespace {
 // Owns the strings and lists a ConfigDesc points at.
 struct Graph {
   std::vector<std::string> names, roles;
-  std::vector<std::vector<std::string_view>> after, peers;
+  std::vector<std::vector<std::string>> after, peers;  // owned: names may move as services are added
   std::vector<rootd::bcfg::Launch> launch;
 
   std::size_t add(std::string name, std::string role, rootd::bcfg::Launch l = rootd::bcfg::Launch::ROOTD) {
@@ -37,9 +37,12 @@ struct Graph {
     add("procd", "procd");
   }
   std::vector<char> compile() const {
+    std::vector<std::vector<std::string_view>> after_views(names.size()), peer_views(names.size());
     std::vector<ServiceDesc> services;
     for (std::size_t i = 0; i < names.size(); ++i) {
-      services.push_back({names[i], roles[i], names[i], launch[i], after[i], peers[i]});
+      after_views[i].assign(after[i].begin(), after[i].end());
+      peer_views[i].assign(peers[i].begin(), peers[i].end());
+      services.push_back({names[i], roles[i], names[i], launch[i], after_views[i], peer_views[i]});
     }
     rootd::bcfg::ConfigDesc desc{};
     desc.services = services;
