@@ -420,3 +420,116 @@ TEST_CASE("the critical chain is a dependency chain whose latencies sum to the c
     CHECK(cfg.dependencies[index.at(chain.front())].empty());
   }
 }
+
+namespace {
+
+// Passes every call to the model except the `fail_at`-th kernel call
+// (CALL, SEND, WAIT or CAP; reports and PARK are not counted), which it
+// answers with an error without performing it.
+class FailingDriver final : public sim::Driver {
+ public:
+  FailingDriver(sim::KernelModel& model, std::uint64_t fail_at) : inner_(model), fail_at_(fail_at) {}
+
+  rootd::abi::KernelError report(std::string_view text) override { return inner_.report(text); }
+  rootd::abi::KernelError call(std::uint32_t slot, rootd::abi::Message& m, std::uint32_t recv) override {
+    return fail_now() ? kInjected : inner_.call(slot, m, recv);
+  }
+  rootd::abi::KernelError send(std::uint32_t slot, const rootd::abi::Message& m, std::uint64_t badge) override {
+    return fail_now() ? kInjected : inner_.send(slot, m, badge);
+  }
+  rootd::abi::KernelError wait(std::uint32_t root, rootd::abi::Message& m) override {
+    return fail_now() ? kInjected : inner_.wait(root, m);
+  }
+  rootd::abi::KernelError cap(rootd::abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
+                              std::uint32_t rights) override {
+    return fail_now() ? kInjected : inner_.cap(op, src, space, dst, rights);
+  }
+  void park() override { inner_.park(); }
+  rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
+
+  std::uint64_t calls() const { return count_; }
+  bool injected() const { return count_ > fail_at_; }
+
+ private:
+  static constexpr rootd::abi::KernelError kInjected = rootd::abi::KernelError::NO_MEMORY;
+  bool fail_now() { return count_++ == fail_at_; }
+
+  sim::ModelDriver inner_;
+  std::uint64_t fail_at_;
+  std::uint64_t count_ = 0;
+};
+
+struct SweepRun {
+  Booted booted;
+  std::uint64_t calls = 0;
+  bool injected = false;
+};
+
+SweepRun boot_failing_call(const sim::SystemConfig& cfg, std::uint64_t fail_at) {
+  SweepRun r;
+  Booted& b = r.booted;
+  auto image = sim::build_system_image(cfg);
+  REQUIRE(image);
+  b.services = std::make_unique<sim::Services>(*b.model);
+  for (const auto& s : cfg.services) REQUIRE(b.services->add(s));
+  auto root = b.model->boot_rootd(image->layout);
+  REQUIRE(root);
+  FailingDriver driver(*b.model, fail_at);
+  b.run = sim::run_engine<rootd::boot::RuntimeVariant>(rootd::Bytes(image->handoff.data(), image->handoff.size()),
+                                                       *root, driver);
+  b.audit = b.model->audit();
+  b.ticks = b.model->now();
+  r.calls = driver.calls();
+  r.injected = driver.injected();
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("failing each kernel call of every example, one at a time, fails closed") {
+  std::size_t scenarios = 0;
+  for (const auto& name : examples()) {
+    const auto cfg = load(name);
+    const std::uint64_t total = boot_failing_call(cfg, ~0ULL).calls;
+    REQUIRE(total > 0);
+    for (std::uint64_t k = 0; k < total; ++k) {
+      INFO(name << ": kernel call #" << k << " of " << total << " fails");
+      auto r = boot_failing_call(cfg, k);
+      ++scenarios;
+      REQUIRE(r.injected);
+      CHECK(r.booted.run.status != Status::READY);
+      CHECK(r.booted.run.reason != Reason::NONE);
+      check_fail_closed(r.booted);
+      if (r.booted.audit.leak_count() != 0 && std::getenv("ROOTD_SWEEP_DEBUG") != nullptr) {
+        for (const auto& c : r.booted.audit.orphaned) WARN("orphaned slot " << c.slot);
+        for (const auto& c : r.booted.audit.dangling) WARN("dangling pid " << c.pid << " slot " << c.slot);
+        for (auto p : r.booted.audit.dead_not_destroyed) WARN("dead " << p);
+        for (auto p : r.booted.audit.never_started) WARN("never started " << p);
+        WARN(r.booted.run.lines.back() << " " << rootd::reason_name(r.booted.run.reason));
+      }
+    }
+  }
+  // Printed for the performance and evidence notes.
+  WARN("kernel-call fault sweep: " << scenarios << " scenarios");
+  CHECK(scenarios > 1000);
+}
+
+TEST_CASE("every simulated-service fault point on every service of every example fails closed") {
+  std::size_t scenarios = 0;
+  for (const auto& name : examples()) {
+    const auto base = load(name);
+    for (std::size_t s = 0; s < base.services.size(); ++s) {
+      for (std::size_t p = 0; p < sim::kFaultPointCount; ++p) {
+        auto cfg = base;
+        cfg.services[s].faults = 1U << p;
+        INFO(name << ": " << cfg.services[s].name << " " << sim::fault_point_name(static_cast<sim::FaultPoint>(p)));
+        auto b = boot(cfg);
+        ++scenarios;
+        CHECK(b.run.status == Status::SERVICE_BOOTSTRAP_FAILED);
+        CHECK(b.run.failed_service == cfg.services[s].name);
+        check_fail_closed(b);
+      }
+    }
+  }
+  WARN("service fault sweep: " << scenarios << " scenarios");
+}

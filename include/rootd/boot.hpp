@@ -925,7 +925,13 @@ class Engine {
   // frames, image frame, then per service its install grant, process cap
   // and retained endpoint.
   constexpr bool shed_final() {
-    if (sub_ > 0 && last_.error != abi::KernelError::OK) return fail(Reason::BOOT_SHED_FAILED), false;
+    if (sub_ > 0 && last_.error != abi::KernelError::OK) {
+      // rootd still holds that slot: teardown must drop it.
+      if (pending_shed_ != nullptr) *pending_shed_ = true;
+      pending_shed_ = nullptr;
+      return fail(Reason::BOOT_SHED_FAILED), false;
+    }
+    pending_shed_ = nullptr;
     for (;;) {
       const std::size_t k = sub_++;
       std::size_t base = 0;
@@ -943,13 +949,13 @@ class Engine {
         ServiceSlotState& svc = st_.services[s];
         switch ((k - base) % 3) {
           case 0:
-            if (svc.has_grant) return svc.has_grant = false, emit_shed(grant_slot(s));
+            if (svc.has_grant) return emit_shed_of(svc.has_grant, grant_slot(s));
             break;
           case 1:
-            if (svc.has_process) return svc.has_process = false, emit_shed(process_slot(s));
+            if (svc.has_process) return emit_shed_of(svc.has_process, process_slot(s));
             break;
           default:
-            if (svc.has_endpoint) return svc.has_endpoint = false, emit_shed(endpoint_slot(s));
+            if (svc.has_endpoint) return emit_shed_of(svc.has_endpoint, endpoint_slot(s));
             break;
         }
         continue;
@@ -964,6 +970,13 @@ class Engine {
     emit_cap(abi::CapOp::DELETE, slot);
     have_outcome_ = false;
     return true;
+  }
+  // Deletes a per-service slot, clearing its flag now and restoring it if
+  // the delete fails (shed_final), so teardown still drops the slot.
+  constexpr bool emit_shed_of(bool& held, std::uint32_t slot) {
+    held = false;
+    pending_shed_ = &held;
+    return emit_shed(slot);
   }
 
   constexpr bool report_ready() {
@@ -1118,6 +1131,7 @@ class Engine {
   std::uint16_t tearing_ = 0;
   bool launch_cleaned_ = false;
   bool untyped_shed_ = false;
+  bool* pending_shed_ = nullptr;
 
   Status status_ = Status::INTERNAL_ERROR;
   Error failure_{};
