@@ -462,8 +462,7 @@ class Engine {
           fail(Reason::BOOT_MODULE_UNREADABLE);
           return false;
         }
-        config_bytes_ = last_.module;
-        auto parsed = bcfg::parse(config_bytes_);
+        auto parsed = bcfg::parse(last_.module);
         if (!parsed.ok()) {
           fail(parsed.error().reason, bcfg::kNoIndex, parsed.error().offset);
           return false;
@@ -1066,7 +1065,6 @@ class Engine {
         return false;
       case State::T_DROP: {
         ServiceSlotState& svc = st_.services[tearing_];
-        if (sub_ > 0) sub_ = 0;
         if (svc.has_grant) return svc.has_grant = false, emit_shed(grant_slot(tearing_));
         if (svc.has_process) return svc.has_process = false, emit_shed(process_slot(tearing_));
         if (svc.has_endpoint) return svc.has_endpoint = false, emit_shed(endpoint_slot(tearing_));
@@ -1114,7 +1112,6 @@ class Engine {
   bool have_outcome_ = false;
 
   handoff::View handoff_{};
-  Bytes config_bytes_{};
   bcfg::View cfg_{};
   std::uint32_t slot_base_ = 0;
 
