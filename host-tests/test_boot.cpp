@@ -29,6 +29,22 @@ using rootd::boot::Hooks;
 
 namespace {
 
+// The foundation every procd-launched service needs, as TOML.
+constexpr std::string_view kFoundationToml = R"(version = 1
+[[service]]
+name = "memd"
+role = "memd"
+[[service]]
+name = "vspaced"
+role = "vspaced"
+[[service]]
+name = "pagerd"
+role = "pagerd"
+[[service]]
+name = "procd"
+role = "procd"
+)";
+
 std::string source_root() {
   const char* root = std::getenv("ROOTD_SOURCE_ROOT");
   REQUIRE(root != nullptr);
@@ -47,12 +63,50 @@ sim::SystemConfig from_toml(const std::string& text) {
   return *cfg;
 }
 
+// Passes every call to the model except the `fail_at`-th kernel call
+// (CALL, SEND, WAIT or CAP; reports and PARK are not counted), which it
+// answers with an error without performing it.
+class FailingDriver final : public sim::Driver {
+ public:
+  FailingDriver(sim::KernelModel& model, std::uint64_t fail_at) : inner_(model), fail_at_(fail_at) {}
+
+  rootd::abi::KernelError report(std::string_view text) override { return inner_.report(text); }
+  rootd::abi::KernelError call(std::uint32_t slot, rootd::abi::Message& m, std::uint32_t recv) override {
+    return fail_now() ? kInjected : inner_.call(slot, m, recv);
+  }
+  rootd::abi::KernelError send(std::uint32_t slot, const rootd::abi::Message& m, std::uint64_t badge) override {
+    return fail_now() ? kInjected : inner_.send(slot, m, badge);
+  }
+  rootd::abi::KernelError wait(std::uint32_t root, rootd::abi::Message& m) override {
+    return fail_now() ? kInjected : inner_.wait(root, m);
+  }
+  rootd::abi::KernelError cap(rootd::abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
+                              std::uint32_t rights) override {
+    return fail_now() ? kInjected : inner_.cap(op, src, space, dst, rights);
+  }
+  void park() override { inner_.park(); }
+  rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
+
+  std::uint64_t calls() const { return count_; }
+  bool injected() const { return count_ > fail_at_; }
+
+ private:
+  static constexpr rootd::abi::KernelError kInjected = rootd::abi::KernelError::NO_MEMORY;
+  bool fail_now() { return count_++ == fail_at_; }
+
+  sim::ModelDriver inner_;
+  std::uint64_t fail_at_;
+  std::uint64_t count_ = 0;
+};
+
 struct Booted {
   std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
   std::unique_ptr<sim::Services> services;
   sim::EngineRun run;
   sim::Audit audit;
   sim::Tick ticks = 0;
+  std::uint64_t kernel_calls = 0;  // CALL, SEND, WAIT and CAP rootd made
+  bool injected = false;           // the failure asked for by fail_call happened
 };
 
 struct BootOptions {
@@ -60,6 +114,7 @@ struct BootOptions {
   explicit BootOptions(Hooks h) : hooks(h) {}
   Hooks hooks{};
   std::optional<std::vector<char>> handoff;  // rootd gets these bytes instead
+  std::uint64_t fail_call = ~0ULL;            // index of the kernel call that fails
 };
 
 template <class Variant = rootd::boot::RuntimeVariant>
@@ -73,10 +128,12 @@ Booted boot(const sim::SystemConfig& cfg, const BootOptions& opt = {}) {
   auto root = b.model->boot_rootd(layout);
   REQUIRE(root);
   const std::vector<char>& handoff = opt.handoff ? *opt.handoff : image->handoff;
-  sim::ModelDriver driver(*b.model);
+  FailingDriver driver(*b.model, opt.fail_call);
   b.run = sim::run_engine<Variant>(rootd::Bytes(handoff.data(), handoff.size()), *root, driver, opt.hooks);
   b.audit = b.model->audit();
   b.ticks = b.model->now();
+  b.kernel_calls = driver.calls();
+  b.injected = driver.injected();
   return b;
 }
 
@@ -205,20 +262,7 @@ TEST_CASE("time to READY is the critical path for random latencies, not the sum"
 }
 
 TEST_CASE("readiness in every possible order gives the same final state") {
-  const std::string text = R"(version = 1
-[[service]]
-name = "memd"
-role = "memd"
-[[service]]
-name = "vspaced"
-role = "vspaced"
-[[service]]
-name = "pagerd"
-role = "pagerd"
-[[service]]
-name = "procd"
-role = "procd"
-[[service]]
+  const std::string text = std::string(kFoundationToml) + R"([[service]]
 name = "logd"
 role = "logd"
 [[service]]
@@ -346,20 +390,7 @@ TEST_CASE("a malformed handoff or config reaches its status and nothing starts")
     check_fail_closed(b);
   }
   {
-    auto cyc = from_toml(R"(version = 1
-[[service]]
-name = "memd"
-role = "memd"
-[[service]]
-name = "vspaced"
-role = "vspaced"
-[[service]]
-name = "pagerd"
-role = "pagerd"
-[[service]]
-name = "procd"
-role = "procd"
-[[service]]
+    auto cyc = from_toml(std::string(kFoundationToml) + R"([[service]]
 name = "x"
 role = "service"
 after = ["y"]
@@ -421,91 +452,28 @@ TEST_CASE("the critical chain is a dependency chain whose latencies sum to the c
   }
 }
 
-namespace {
-
-// Passes every call to the model except the `fail_at`-th kernel call
-// (CALL, SEND, WAIT or CAP; reports and PARK are not counted), which it
-// answers with an error without performing it.
-class FailingDriver final : public sim::Driver {
- public:
-  FailingDriver(sim::KernelModel& model, std::uint64_t fail_at) : inner_(model), fail_at_(fail_at) {}
-
-  rootd::abi::KernelError report(std::string_view text) override { return inner_.report(text); }
-  rootd::abi::KernelError call(std::uint32_t slot, rootd::abi::Message& m, std::uint32_t recv) override {
-    return fail_now() ? kInjected : inner_.call(slot, m, recv);
-  }
-  rootd::abi::KernelError send(std::uint32_t slot, const rootd::abi::Message& m, std::uint64_t badge) override {
-    return fail_now() ? kInjected : inner_.send(slot, m, badge);
-  }
-  rootd::abi::KernelError wait(std::uint32_t root, rootd::abi::Message& m) override {
-    return fail_now() ? kInjected : inner_.wait(root, m);
-  }
-  rootd::abi::KernelError cap(rootd::abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
-                              std::uint32_t rights) override {
-    return fail_now() ? kInjected : inner_.cap(op, src, space, dst, rights);
-  }
-  void park() override { inner_.park(); }
-  rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
-
-  std::uint64_t calls() const { return count_; }
-  bool injected() const { return count_ > fail_at_; }
-
- private:
-  static constexpr rootd::abi::KernelError kInjected = rootd::abi::KernelError::NO_MEMORY;
-  bool fail_now() { return count_++ == fail_at_; }
-
-  sim::ModelDriver inner_;
-  std::uint64_t fail_at_;
-  std::uint64_t count_ = 0;
-};
-
-struct SweepRun {
-  Booted booted;
-  std::uint64_t calls = 0;
-  bool injected = false;
-};
-
-SweepRun boot_failing_call(const sim::SystemConfig& cfg, std::uint64_t fail_at) {
-  SweepRun r;
-  Booted& b = r.booted;
-  auto image = sim::build_system_image(cfg);
-  REQUIRE(image);
-  b.services = std::make_unique<sim::Services>(*b.model);
-  for (const auto& s : cfg.services) REQUIRE(b.services->add(s));
-  auto root = b.model->boot_rootd(image->layout);
-  REQUIRE(root);
-  FailingDriver driver(*b.model, fail_at);
-  b.run = sim::run_engine<rootd::boot::RuntimeVariant>(rootd::Bytes(image->handoff.data(), image->handoff.size()),
-                                                       *root, driver);
-  b.audit = b.model->audit();
-  b.ticks = b.model->now();
-  r.calls = driver.calls();
-  r.injected = driver.injected();
-  return r;
-}
-
-}  // namespace
-
 TEST_CASE("failing each kernel call of every example, one at a time, fails closed") {
   std::size_t scenarios = 0;
   for (const auto& name : examples()) {
     const auto cfg = load(name);
-    const std::uint64_t total = boot_failing_call(cfg, ~0ULL).calls;
+    const std::uint64_t total = boot(cfg).kernel_calls;
     REQUIRE(total > 0);
     for (std::uint64_t k = 0; k < total; ++k) {
       INFO(name << ": kernel call #" << k << " of " << total << " fails");
-      auto r = boot_failing_call(cfg, k);
+      BootOptions opt;
+      opt.fail_call = k;
+      auto b = boot(cfg, opt);
       ++scenarios;
-      REQUIRE(r.injected);
-      CHECK(r.booted.run.status != Status::READY);
-      CHECK(r.booted.run.reason != Reason::NONE);
-      check_fail_closed(r.booted);
-      if (r.booted.audit.leak_count() != 0 && std::getenv("ROOTD_SWEEP_DEBUG") != nullptr) {
-        for (const auto& c : r.booted.audit.orphaned) WARN("orphaned slot " << c.slot);
-        for (const auto& c : r.booted.audit.dangling) WARN("dangling pid " << c.pid << " slot " << c.slot);
-        for (auto p : r.booted.audit.dead_not_destroyed) WARN("dead " << p);
-        for (auto p : r.booted.audit.never_started) WARN("never started " << p);
-        WARN(r.booted.run.lines.back() << " " << rootd::reason_name(r.booted.run.reason));
+      REQUIRE(b.injected);
+      CHECK(b.run.status != Status::READY);
+      CHECK(b.run.reason != Reason::NONE);
+      check_fail_closed(b);
+      if (b.audit.leak_count() != 0 && std::getenv("ROOTD_SWEEP_DEBUG") != nullptr) {
+        for (const auto& c : b.audit.orphaned) WARN("orphaned slot " << c.slot);
+        for (const auto& c : b.audit.dangling) WARN("dangling pid " << c.pid << " slot " << c.slot);
+        for (auto p : b.audit.dead_not_destroyed) WARN("dead " << p);
+        for (auto p : b.audit.never_started) WARN("never started " << p);
+        WARN(b.run.lines.back() << " " << rootd::reason_name(b.run.reason));
       }
     }
   }
