@@ -34,6 +34,7 @@
 #include "rootd/bcfg.hpp"
 #include "rootd/envelope.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/hooks.hpp"
 #include "rootd/inventory.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/policy.hpp"
@@ -63,20 +64,6 @@ struct IntegrationVariant {
   static constexpr bool stage_lines = true;
   static constexpr bool service_lines = true;
   static constexpr bool fault_hooks = true;
-};
-
-// Integration fault hooks (IntegrationVariant only).
-enum class Hook : std::uint8_t {
-  NONE = 0,
-  FORCE_FAIL,                 // fail closed before the first launch
-  FORCE_SERVICE_FAIL,         // treat the named service's READY as a failure, after its real start
-  FORCE_SPAWN_FAIL,           // refuse to create the named service's process
-  PROBED_OMIT_PRIMARY,        // leave probed's PCI-config endpoint out of its transfers
-  PROBED_MISROUTE_PRIMARY,    // put probed's PCI-config endpoint at the wrong local slot
-};
-struct Hooks {
-  Hook hook = Hook::NONE;
-  std::string_view service{};  // for FORCE_SERVICE_FAIL / FORCE_SPAWN_FAIL
 };
 
 // ---------------------------------------------------------------------------
