@@ -30,6 +30,7 @@
 #include <string_view>
 
 #include "rootd/abi.hpp"
+#include "rootd/action.hpp"
 #include "rootd/authority.hpp"
 #include "rootd/bcfg.hpp"
 #include "rootd/envelope.hpp"
@@ -64,46 +65,6 @@ struct IntegrationVariant {
   static constexpr bool stage_lines = true;
   static constexpr bool service_lines = true;
   static constexpr bool fault_hooks = true;
-};
-
-// ---------------------------------------------------------------------------
-// Actions and outcomes.
-
-inline constexpr std::size_t kMaxReportLength = 96;
-
-enum class ActionKind : std::uint8_t {
-  REPORT,       // text: one report line
-  READ_MODULE,  // vaddr, size: give back the module's bytes in Outcome::module
-  CALL,         // slot, message, recv_slot: blocking call; reply in Outcome::message
-  SEND,         // slot, message, badge: non-blocking send
-  WAIT,         // slot (root endpoint): next message in Outcome::message
-  CAP,          // cap_op, src, dst_space, dst, rights
-  PARK,         // terminal: no outcome
-};
-
-struct Action {
-  ActionKind kind = ActionKind::PARK;
-  char text[kMaxReportLength] = {};
-  std::uint32_t text_length = 0;
-  std::uint64_t vaddr = 0;
-  std::uint64_t size = 0;
-  std::uint32_t slot = 0;
-  std::uint32_t recv_slot = abi::kNoSlot;
-  std::uint64_t badge = 0;
-  abi::Message message{};
-  abi::CapOp cap_op = abi::CapOp::COPY_ATTENUATED;
-  std::uint32_t src = 0;
-  std::uint32_t dst_space = 0;
-  std::uint32_t dst = 0;
-  std::uint32_t rights = 0;
-
-  constexpr std::string_view line() const { return std::string_view(text, text_length); }
-};
-
-struct Outcome {
-  abi::KernelError error = abi::KernelError::OK;
-  abi::Message message{};
-  Bytes module{};
 };
 
 // ---------------------------------------------------------------------------

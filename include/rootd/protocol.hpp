@@ -1,0 +1,245 @@
+// The messages rootd exchanges with the services it starts, each with one
+// constexpr encoder and one decoder. The engine encodes what it sends and
+// decodes what it receives through this header; the simulated services and
+// the kernel model use the same functions for the other side, so a message
+// is never packed by hand on one side and unpacked by hand on the other.
+// docs/kernel-abi.md describes the same layouts in prose.
+//
+// Kernel-control calls are plain requests (abi::KernelOp plus up to three
+// argument words) and are encoded here too, for the same reason.
+#pragma once
+
+#include <cstdint>
+#include <span>
+
+#include "rootd/abi.hpp"
+#include "rootd/result.hpp"
+#include "rootd/status.hpp"
+
+namespace rootd::protocol {
+
+// ---- transfer digest ---------------------------------------------------------
+//
+// FNV-1a over a service's transfer table: for each transfer in ascending
+// local-slot order, its local slot and then its rights, each as 8
+// little-endian bytes. The service computes the same over what it holds, so
+// equal digests mean it holds exactly what rootd copied.
+class TransferDigest {
+ public:
+  // Transfers must be added in strictly ascending local-slot order.
+  constexpr void add(std::uint32_t local_slot, std::uint32_t rights) {
+    mix(local_slot);
+    mix(rights);
+  }
+  constexpr std::uint64_t value() const { return hash_; }
+
+ private:
+  constexpr void mix(std::uint64_t v) {
+    for (int i = 0; i < 8; ++i) {
+      hash_ ^= (v >> (8 * i)) & 0xFFU;
+      hash_ *= 0x100000001b3ULL;
+    }
+  }
+  std::uint64_t hash_ = 0xcbf29ce484222325ULL;
+};
+
+// The digest of transfers given in any order (T has `local_slot` and
+// `rights`; local slots are distinct, which envelope validation
+// guarantees). Quadratic in the count, which is bounded by the envelope
+// capacity, and needs no scratch memory.
+template <class T>
+constexpr std::uint64_t transfer_digest(std::span<const T> transfers) {
+  TransferDigest digest;
+  bool first = true;
+  std::uint32_t previous = 0;
+  for (std::size_t round = 0; round < transfers.size(); ++round) {
+    std::size_t best = transfers.size();
+    for (std::size_t i = 0; i < transfers.size(); ++i) {
+      const std::uint32_t slot = transfers[i].local_slot;
+      if (!first && slot <= previous) continue;
+      if (best == transfers.size() || slot < transfers[best].local_slot) best = i;
+    }
+    if (best == transfers.size()) break;
+    digest.add(transfers[best].local_slot, transfers[best].rights);
+    previous = transfers[best].local_slot;
+    first = false;
+  }
+  return digest.value();
+}
+
+// ---- DELIVER: rootd -> service, SEND on the service's endpoint -----------------
+
+struct Deliver {
+  std::uint16_t identity = 0;              // the service's index in the boot config
+  std::uint16_t role = 0;                  // role index in the catalog
+  std::uint32_t control_slot = 0;          // local slot of its primary control endpoint
+  std::uint32_t window_first = 0;          // its local slot window [first, end)
+  std::uint32_t window_end = 0;
+  std::uint32_t transfer_count = 0;        // caps rootd copied into its cspace
+  std::uint64_t digest = 0;                // TransferDigest over them
+
+  friend constexpr bool operator==(const Deliver&, const Deliver&) = default;
+};
+
+constexpr abi::Message encode(const Deliver& d) {
+  abi::Message m{};
+  m.label = static_cast<std::uint64_t>(abi::Envelope::DELIVER);
+  m.words[0] = d.identity;
+  m.words[1] = d.role;
+  m.words[2] = d.control_slot;
+  m.words[3] = d.window_first | (static_cast<std::uint64_t>(d.window_end) << 32);
+  m.words[4] = d.transfer_count;
+  m.words[5] = d.digest;
+  return m;
+}
+
+// A DELIVER whose fields do not fit their widths, or that carries a cap, is
+// malformed: nothing is truncated silently.
+constexpr Result<Deliver> decode_deliver(const abi::Message& m) {
+  const Error bad{Reason::BOOT_HANDSHAKE_INVALID, 0};
+  if (m.label != static_cast<std::uint64_t>(abi::Envelope::DELIVER) || m.cap != abi::kNoSlot) return bad;
+  if (m.words[0] > 0xFFFFU || m.words[1] > 0xFFFFU || m.words[2] > 0xFFFFFFFFU || m.words[4] > 0xFFFFFFFFU) {
+    return bad;
+  }
+  Deliver d;
+  d.identity = static_cast<std::uint16_t>(m.words[0]);
+  d.role = static_cast<std::uint16_t>(m.words[1]);
+  d.control_slot = static_cast<std::uint32_t>(m.words[2]);
+  d.window_first = static_cast<std::uint32_t>(m.words[3] & 0xFFFFFFFFU);
+  d.window_end = static_cast<std::uint32_t>(m.words[3] >> 32);
+  if (d.window_end < d.window_first) return bad;
+  d.transfer_count = static_cast<std::uint32_t>(m.words[4]);
+  d.digest = m.words[5];
+  return d;
+}
+
+// ---- answers: service -> rootd, on the root endpoint ----------------------------
+//
+// A service answers its DELIVER by SEND to rootd's root endpoint; the kernel
+// stamps the badge rootd chose for that service (kReplyBadgeBase + index).
+
+enum class AnswerKind : std::uint8_t { READY, NOT_READY };
+
+struct Answer {
+  AnswerKind kind = AnswerKind::READY;
+  std::uint64_t service_reason = 0;  // NOT_READY: the service's own reason code
+
+  friend constexpr bool operator==(const Answer&, const Answer&) = default;
+};
+
+constexpr abi::Message encode(const Answer& a) {
+  abi::Message m{};
+  m.label = static_cast<std::uint64_t>(a.kind == AnswerKind::READY ? abi::Envelope::READY : abi::Envelope::NOT_READY);
+  if (a.kind == AnswerKind::NOT_READY) m.words[0] = a.service_reason;
+  return m;
+}
+
+constexpr Result<Answer> decode_answer(const abi::Message& m) {
+  if (m.label == static_cast<std::uint64_t>(abi::Envelope::READY)) return Answer{AnswerKind::READY, 0};
+  if (m.label == static_cast<std::uint64_t>(abi::Envelope::NOT_READY)) {
+    return Answer{AnswerKind::NOT_READY, m.words[0]};
+  }
+  return Error{Reason::BOOT_HANDSHAKE_INVALID, 0};
+}
+
+constexpr std::uint64_t answer_badge(std::uint16_t service) { return abi::kReplyBadgeBase + service; }
+
+// ---- process events: kernel (or procd) -> rootd, on the root endpoint --------------
+
+struct ProcessEvent {
+  abi::Event kind = abi::Event::STARTED;
+  std::uint32_t pid = 0;
+  std::uint64_t value = 0;  // EXITED: exit code (0 clean); PROBE_COMPLETED: result (0 pass)
+
+  friend constexpr bool operator==(const ProcessEvent&, const ProcessEvent&) = default;
+};
+
+constexpr abi::Message encode(const ProcessEvent& e) {
+  abi::Message m{};
+  m.label = static_cast<std::uint64_t>(e.kind);
+  m.badge = abi::kEventBadge;
+  m.words[0] = e.pid;
+  m.words[1] = e.value;
+  return m;
+}
+
+constexpr Result<ProcessEvent> decode_event(const abi::Message& m) {
+  const Error bad{Reason::BOOT_UNEXPECTED_EVENT, 0};
+  if (m.badge != abi::kEventBadge || m.words[0] > 0xFFFFFFFFU) return bad;
+  ProcessEvent e;
+  switch (static_cast<abi::Event>(m.label)) {
+    case abi::Event::STARTED:
+    case abi::Event::EXITED:
+    case abi::Event::PROBE_COMPLETED: e.kind = static_cast<abi::Event>(m.label); break;
+    default: return bad;
+  }
+  e.pid = static_cast<std::uint32_t>(m.words[0]);
+  e.value = m.words[1];
+  return e;
+}
+
+// ---- what arrives on the root endpoint ---------------------------------------------
+
+enum class InboundKind : std::uint8_t { EVENT, ANSWER, UNKNOWN };
+
+struct Inbound {
+  InboundKind kind = InboundKind::UNKNOWN;
+  std::uint16_t service = 0xFFFF;  // ANSWER: the answering service's index
+};
+
+// Sorts a root-endpoint message by its badge; `services` is the number of
+// services in the boot config (answer badges beyond it are unknown).
+constexpr Inbound classify(const abi::Message& m, std::size_t services) {
+  if (m.badge == abi::kEventBadge) return {InboundKind::EVENT, 0xFFFF};
+  if (m.badge >= abi::kReplyBadgeBase && m.badge - abi::kReplyBadgeBase < services) {
+    return {InboundKind::ANSWER, static_cast<std::uint16_t>(m.badge - abi::kReplyBadgeBase)};
+  }
+  return {};
+}
+
+// ---- launch requests: rootd -> procd / deviced, CALL on their service endpoints ----
+
+struct LaunchRequest {
+  std::uint64_t op = 0;          // abi::ProcdOp or abi::DevicedOp value
+  std::uint16_t identity = 0;    // the service's index
+  std::uint32_t image_frame = abi::kNoSlot;  // carried: the service's image frame (rootd's slot)
+  std::uint32_t pid = 0;         // START_STAGED_PROCESS only
+};
+
+constexpr abi::Message encode(const LaunchRequest& r) {
+  abi::Message m{};
+  m.label = r.op;
+  if (r.op == static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS)) {
+    m.words[0] = r.pid;
+  } else {
+    m.words[0] = r.identity;
+    m.cap = r.image_frame;
+  }
+  return m;
+}
+
+// The reply of a launch call: a process id and, for staged launches, the
+// startup-cap install grant the launcher put into rootd's receive slot.
+struct LaunchReply {
+  std::uint32_t pid = 0;
+  std::uint32_t grant = abi::kNoSlot;
+};
+
+constexpr Result<LaunchReply> decode_launch_reply(const abi::Message& m) {
+  if (m.label != abi::kReplyOk || m.words[0] > 0xFFFFFFFFU) return Error{Reason::BOOT_SPAWN_FAILED, 0};
+  return LaunchReply{static_cast<std::uint32_t>(m.words[0]), m.cap};
+}
+
+// ---- kernel control: rootd -> kernel, CALL on kernel-control -----------------------
+
+constexpr abi::Message kernel_request(abi::KernelOp op, std::uint64_t w0 = 0, std::uint64_t w1 = 0,
+                                      std::uint64_t w2 = 0) {
+  abi::Message m{};
+  m.label = static_cast<std::uint64_t>(op);
+  m.words[0] = w0;
+  m.words[1] = w1;
+  m.words[2] = w2;
+  return m;
+}
+
+}  // namespace rootd::protocol
