@@ -890,6 +890,23 @@ TEST_CASE("a service whose cspace lacks or misplaces what its role needs answers
                                        }),
                      Complaint::transfer_digest_mismatch);
   }
+  SECTION("an envelope that protocol::decode_deliver refuses") {
+    const auto provision = [&](std::string_view role) {
+      return [&w, role](World::Launched& l, abi::Message&) {
+        w.provision(l.process_slot, *rootd::find_role(role), l.endpoint_slot);
+      };
+    };
+    // The right identity in its low 16 bits, a stray bit above them.
+    expect_not_ready(foundation_answer(w, "memd", provision("memd"), [](abi::Message& env) { env.words[0] |= 1ULL << 16; }),
+                     Complaint::malformed_envelope);
+    // The window's end below its first slot.
+    expect_not_ready(foundation_answer(w, "vspaced", provision("vspaced"),
+                                       [](abi::Message& env) { env.words[3] = (env.words[3] & 0xFFFFFFFFULL) | (1ULL << 32); }),
+                     Complaint::malformed_envelope);
+    // A cap riding along (the image frame carries GRANT, so the SEND itself succeeds).
+    expect_not_ready(foundation_answer(w, "procd", provision("procd"), [](abi::Message& env) { env.cap = kImageFrameSlot; }),
+                     Complaint::malformed_envelope);
+  }
 }
 
 TEST_CASE("a role launched by the wrong path, a second envelope, and an unknown image are refused") {

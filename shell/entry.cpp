@@ -1,13 +1,17 @@
 // rootd's entry and action loop. The kernel enters _start with rdi =
 // handoff pointer, rsi = handoff size, rdx = root endpoint slot (x86_64 SysV
 // argument registers), so rootd_main receives them as ordinary arguments.
-// The loop performs the boot engine's actions with real syscalls and feeds
-// the results back; every decision is the engine's.
+// rootd::boot::drive() performs the boot engine's actions with real
+// syscalls and feeds the results back; every decision is the engine's.
 #include <cstddef>
 #include <cstdint>
 #include <new>
 
+#include <string_view>
+
 #include "rootd/boot.hpp"
+#include "rootd/drive.hpp"
+#include "rootd/hooks.hpp"
 #include "syscalls.hpp"
 
 asm(R"(
@@ -38,43 +42,50 @@ using Variant = rootd::boot::RuntimeVariant;
 // image); rootd_main constructs it in place.
 alignas(rootd::boot::BootStorage) char g_storage_bytes[sizeof(rootd::boot::BootStorage)];
 
+// drive()'s Performer: each action is one syscall (shell/syscalls.hpp).
+struct SyscallPerformer {
+  rootd::abi::KernelError report(std::string_view line) {
+    return rootd::shell::report(line.data(), line.size());
+  }
+  rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) {
+    // The kernel mapped every boot module into rootd's address space at
+    // the address the handoff names.
+    return rootd::Bytes(reinterpret_cast<const char*>(vaddr), size);
+  }
+  rootd::abi::KernelError call(std::uint32_t slot, rootd::abi::Message& inout, std::uint32_t recv_slot) {
+    return rootd::shell::call(slot, &inout, recv_slot);
+  }
+  rootd::abi::KernelError send(std::uint32_t slot, const rootd::abi::Message& m, std::uint64_t badge) {
+    return rootd::shell::send(slot, &m, badge);
+  }
+  rootd::abi::KernelError wait(std::uint32_t slot, rootd::abi::Message& out) {
+    return rootd::shell::wait(slot, &out);
+  }
+  rootd::abi::KernelError cap(rootd::abi::CapOp op, std::uint32_t src, std::uint32_t dst_space, std::uint32_t dst,
+                              std::uint32_t rights) {
+    return rootd::shell::cap(op, src, dst_space, dst, rights);
+  }
+  [[noreturn]] void park() { rootd::shell::park(); }
+};
+
 #if defined(ROOTD_VARIANT_INTEGRATION)
-// Integration images choose a fault hook with an optional boot module named
-// "rootd-hooks" holding "<hook>[:<service>]".
+// Integration images choose a fault hook with an optional boot module
+// (rootd::boot::kHooksModuleName). Text that parse_hooks refuses boots
+// without hooks.
 rootd::boot::Hooks read_hooks(rootd::Bytes handoff) {
-  using rootd::boot::Hook;
   auto view = rootd::handoff::parse(handoff);
   if (!view.ok()) return {};
-  const std::size_t m = view->find_module("rootd-hooks");
-  if (m >= view->module_count()) return {};
-  const auto module = view->module(m);
-  std::string_view text(reinterpret_cast<const char*>(module.vaddr), module.size);
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text = std::string_view(text.data(), text.size() - 1);
-  std::string_view name = text;
-  std::string_view service;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == ':') {
-      name = std::string_view(text.data(), i);
-      service = std::string_view(text.data() + i + 1, text.size() - i - 1);
-      break;
-    }
-  }
-  rootd::boot::Hooks hooks;
-  hooks.service = service;
-  if (name == "force-fail") hooks.hook = Hook::FORCE_FAIL;
-  if (name == "force-service-fail") hooks.hook = Hook::FORCE_SERVICE_FAIL;
-  if (name == "force-spawn-fail") hooks.hook = Hook::FORCE_SPAWN_FAIL;
-  if (name == "probed-omit-primary-control") hooks.hook = Hook::PROBED_OMIT_PRIMARY;
-  if (name == "probed-misroute-primary-control") hooks.hook = Hook::PROBED_MISROUTE_PRIMARY;
-  return hooks;
+  const auto module = rootd::boot::find_hooks_module(view.value());
+  if (!module.has_value()) return {};
+  const std::string_view text(reinterpret_cast<const char*>(module->vaddr), module->size);
+  const rootd::boot::ParsedHooks parsed = rootd::boot::parse_hooks(text);
+  return parsed.ok() ? parsed.hooks : rootd::boot::Hooks{};
 }
 #endif
 
 }  // namespace
 
 extern "C" [[noreturn]] void rootd_main(const char* handoff, std::size_t size, std::uint64_t root_slot) {
-  using rootd::boot::ActionKind;
-  namespace shell = rootd::shell;
   const rootd::Bytes handoff_bytes(handoff, size);
   rootd::boot::Hooks hooks{};
 #if defined(ROOTD_VARIANT_INTEGRATION)
@@ -82,26 +93,9 @@ extern "C" [[noreturn]] void rootd_main(const char* handoff, std::size_t size, s
 #endif
   auto* storage = new (g_storage_bytes) rootd::boot::BootStorage();
   rootd::boot::Engine<Variant> engine(handoff_bytes, static_cast<std::uint32_t>(root_slot), *storage, hooks);
-  while (!engine.parked()) {
-    const rootd::boot::Action& a = engine.action();
-    rootd::boot::Outcome out{};
-    switch (a.kind) {
-      case ActionKind::REPORT: out.error = shell::report(a.text, a.text_length); break;
-      case ActionKind::READ_MODULE:
-        // The kernel mapped every boot module into rootd's address space at
-        // the address the handoff names.
-        out.module = rootd::Bytes(reinterpret_cast<const char*>(a.vaddr), a.size);
-        break;
-      case ActionKind::CALL:
-        out.message = a.message;
-        out.error = shell::call(a.slot, &out.message, a.recv_slot);
-        break;
-      case ActionKind::SEND: out.error = shell::send(a.slot, &a.message, a.badge); break;
-      case ActionKind::WAIT: out.error = shell::wait(a.slot, &out.message); break;
-      case ActionKind::CAP: out.error = shell::cap(a.cap_op, a.src, a.dst_space, a.dst, a.rights); break;
-      case ActionKind::PARK: break;
-    }
-    engine.complete(out);
-  }
-  shell::park();
+  SyscallPerformer performer;
+  rootd::boot::drive(engine, performer);
+  // drive() returns only when the engine never parked (a loop bug): park
+  // anyway, rootd has nowhere to return to.
+  rootd::shell::park();
 }

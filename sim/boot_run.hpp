@@ -9,10 +9,12 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "driver.hpp"
 #include "rootd/boot.hpp"
+#include "rootd/drive.hpp"
 
 namespace erix::sim {
 
@@ -26,49 +28,68 @@ struct EngineRun {
   bool parked = false;
 };
 
-// Performs the engine's actions until it parks, or `max_actions` pass (a
-// loop bug: parked stays false).
+// drive()'s Performer over a Driver: it passes every action through and
+// records what EngineRun reports (the lines, anything after the terminal
+// status line, whether PARK was reached).
+class RunPerformer {
+ public:
+  RunPerformer(Driver& driver, EngineRun& run) : driver_(driver), run_(run) {}
+
+  abi::KernelError report(std::string_view line) {
+    note_action();
+    run_.lines.emplace_back(line);
+    for (std::size_t s = 0; s < rootd::kStatusCount; ++s) {
+      const auto st = static_cast<rootd::Status>(s);
+      if (line == std::string(rootd::kMarkerPrefix) + std::string(rootd::status_name(st))) terminal_seen_ = true;
+    }
+    return driver_.report(line);
+  }
+  rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) {
+    note_action();
+    return driver_.read_module(vaddr, size);
+  }
+  abi::KernelError call(std::uint32_t slot, abi::Message& inout, std::uint32_t recv_slot) {
+    note_action();
+    return driver_.call(slot, inout, recv_slot);
+  }
+  abi::KernelError send(std::uint32_t slot, const abi::Message& m, std::uint64_t badge) {
+    note_action();
+    return driver_.send(slot, m, badge);
+  }
+  abi::KernelError wait(std::uint32_t slot, abi::Message& out) {
+    note_action();
+    return driver_.wait(slot, out);
+  }
+  abi::KernelError cap(abi::CapOp op, std::uint32_t src, std::uint32_t dst_space, std::uint32_t dst,
+                       std::uint32_t rights) {
+    note_action();
+    return driver_.cap(op, src, dst_space, dst, rights);
+  }
+  void park() {
+    driver_.park();
+    run_.parked = true;
+  }
+
+ private:
+  void note_action() {
+    if (terminal_seen_) ++run_.actions_after_terminal;
+  }
+
+  Driver& driver_;
+  EngineRun& run_;
+  bool terminal_seen_ = false;
+};
+
+// Performs the engine's actions through rootd::boot::drive() until it
+// parks, or `max_actions` pass (a loop bug: parked stays false).
 template <class Variant>
 EngineRun run_engine(rootd::Bytes handoff, std::uint32_t root_slot, Driver& driver, rootd::boot::Hooks hooks = {},
                      std::uint64_t max_actions = 1'000'000) {
-  using rootd::boot::ActionKind;
   auto storage = std::make_unique<rootd::boot::BootStorage>();
   rootd::boot::Engine<Variant> engine(handoff, root_slot, *storage, hooks);
   EngineRun run;
-  bool terminal_seen = false;
-  while (run.actions < max_actions) {
-    const rootd::boot::Action& a = engine.action();
-    ++run.actions;
-    if (a.kind == ActionKind::PARK) {
-      driver.park();
-      run.parked = true;
-      break;
-    }
-    if (terminal_seen) ++run.actions_after_terminal;
-    rootd::boot::Outcome out;
-    switch (a.kind) {
-      case ActionKind::REPORT: {
-        const std::string line(a.line());
-        run.lines.push_back(line);
-        for (std::size_t s = 0; s < rootd::kStatusCount; ++s) {
-          const auto st = static_cast<rootd::Status>(s);
-          if (line == std::string(rootd::kMarkerPrefix) + std::string(rootd::status_name(st))) terminal_seen = true;
-        }
-        out.error = driver.report(a.line());
-        break;
-      }
-      case ActionKind::READ_MODULE: out.module = driver.read_module(a.vaddr, a.size); break;
-      case ActionKind::CALL:
-        out.message = a.message;
-        out.error = driver.call(a.slot, out.message, a.recv_slot);
-        break;
-      case ActionKind::SEND: out.error = driver.send(a.slot, a.message, a.badge); break;
-      case ActionKind::WAIT: out.error = driver.wait(a.slot, out.message); break;
-      case ActionKind::CAP: out.error = driver.cap(a.cap_op, a.src, a.dst_space, a.dst, a.rights); break;
-      case ActionKind::PARK: break;
-    }
-    engine.complete(out);
-  }
+  RunPerformer performer(driver, run);
+  run.actions = rootd::boot::drive(engine, performer, max_actions);
   run.status = engine.status();
   run.reason = engine.reason();
   if (engine.failed_service() != rootd::bcfg::kNoIndex) {

@@ -5,32 +5,21 @@
 #include <set>
 
 #include "rootd/handoff.hpp"
+#include "rootd/protocol.hpp"
 
 namespace erix::sim {
 
 using abi::KernelError;
+namespace protocol = rootd::protocol;
 
 namespace {
-
-constexpr std::uint64_t word_count = 6;
-
-bool unused_words_zero(const abi::Message& m, std::size_t first_unused) {
-  for (std::size_t i = first_unused; i < word_count; ++i) {
-    if (m.words[i] != 0) return false;
-  }
-  return true;
-}
 
 bool is_process_object(ObjectType t) {
   return t == ObjectType::process || t == ObjectType::cspace || t == ObjectType::vspace ||
          t == ObjectType::install_grant;
 }
 
-abi::Message reply_with(KernelError error) {
-  abi::Message m;
-  m.label = static_cast<std::uint64_t>(error);
-  return m;
-}
+abi::Message reply_with(KernelError error) { return protocol::call_reply(error); }
 
 }  // namespace
 
@@ -558,14 +547,18 @@ rootd::Bytes KernelModel::read_module(std::uint64_t vaddr, std::uint64_t size) c
 // ---- kernel control -------------------------------------------------------------
 
 KernelError KernelModel::kernel_op(abi::Message& m) {
-  switch (static_cast<abi::KernelOp>(m.label)) {
-    case abi::KernelOp::CREATE_ENDPOINT: return op_create_endpoint(m);
-    case abi::KernelOp::CREATE_STAGED_PROCESS: return op_create_staged(m);
-    case abi::KernelOp::REGISTER_PAGER: return op_register_pager(m);
-    case abi::KernelOp::MAP_FRAME: return op_map_frame(m);
-    case abi::KernelOp::START_PROCESS: return op_start(m);
-    case abi::KernelOp::MANAGED_STOP: return op_managed_stop(m);
-    case abi::KernelOp::DESTROY_PROCESS: return op_destroy(m);
+  if (!protocol::is_kernel_op(m.label)) return KernelError::UNKNOWN_OPERATION;
+  const auto decoded = protocol::decode_kernel_request(m);
+  if (!decoded.ok()) return KernelError::INVALID_ARGUMENT;
+  const protocol::KernelRequest& r = decoded.value();
+  switch (r.op) {
+    case abi::KernelOp::CREATE_ENDPOINT: return op_create_endpoint(r, m);
+    case abi::KernelOp::CREATE_STAGED_PROCESS: return op_create_staged(r, m);
+    case abi::KernelOp::REGISTER_PAGER: return op_register_pager(r, m);
+    case abi::KernelOp::MAP_FRAME: return op_map_frame(r, m);
+    case abi::KernelOp::START_PROCESS: return op_start(r, m);
+    case abi::KernelOp::MANAGED_STOP: return op_managed_stop(r, m);
+    case abi::KernelOp::DESTROY_PROCESS: return op_destroy(r, m);
   }
   return KernelError::UNKNOWN_OPERATION;
 }
@@ -590,23 +583,21 @@ KernelError KernelModel::process_from_pid(std::uint64_t pid, Process*& out) {
   return KernelError::OK;
 }
 
-KernelError KernelModel::op_create_endpoint(abi::Message& m) {
-  if (!unused_words_zero(m, 1)) return KernelError::INVALID_ARGUMENT;
-  if (!rootd_slot_free(m.words[0])) return KernelError::INVALID_SLOT;
+KernelError KernelModel::op_create_endpoint(const protocol::KernelRequest& r, abi::Message& m) {
+  if (!rootd_slot_free(r.args[0])) return KernelError::INVALID_SLOT;
   const ObjectId id = new_object();
   endpoints_[id] = EndpointObject{id, std::nullopt, false, false};
-  install(kRootdPid, static_cast<std::uint32_t>(m.words[0]), Cap{ObjectType::endpoint, id, kEndpointRights, 0});
+  install(kRootdPid, static_cast<std::uint32_t>(r.args[0]), Cap{ObjectType::endpoint, id, kEndpointRights, 0});
   m = reply_with(KernelError::OK);
   return KernelError::OK;
 }
 
-KernelError KernelModel::op_create_staged(abi::Message& m) {
-  if (!unused_words_zero(m, 3)) return KernelError::INVALID_ARGUMENT;
-  const Cap* image = rootd_cap(m.words[0]);
+KernelError KernelModel::op_create_staged(const protocol::KernelRequest& r, abi::Message& m) {
+  const Cap* image = rootd_cap(r.args[0]);
   if (image == nullptr) return KernelError::INVALID_SLOT;
   if (image->type != ObjectType::frame || (image->rights & abi::RIGHT_READ) == 0) return KernelError::DENIED;
-  if (!rootd_slot_free(m.words[1])) return KernelError::INVALID_SLOT;
-  const Admission how{Launcher::kernel_control, frames_.at(image->object).module, m.words[2]};
+  if (!rootd_slot_free(r.args[1])) return KernelError::INVALID_SLOT;
+  const Admission how{Launcher::kernel_control, frames_.at(image->object).module, r.args[2]};
   Admitted who;
   if (behaviour_ != nullptr) {
     who = behaviour_->admit(how);
@@ -616,17 +607,15 @@ KernelError KernelModel::op_create_staged(abi::Message& m) {
   }
   const Pid pid = create_process(who, how, image->object);
   if (behaviour_ != nullptr) behaviour_->on_created(pid, who);
-  install(kRootdPid, static_cast<std::uint32_t>(m.words[1]), Cap{ObjectType::process, pid, kProcessCapRights, 0});
-  m = reply_with(KernelError::OK);
-  m.words[0] = pid;
+  install(kRootdPid, static_cast<std::uint32_t>(r.args[1]), Cap{ObjectType::process, pid, kProcessCapRights, 0});
+  m = protocol::encode(protocol::LaunchReply{pid, abi::kNoSlot});
   return KernelError::OK;
 }
 
-KernelError KernelModel::op_register_pager(abi::Message& m) {
-  if (!unused_words_zero(m, 2)) return KernelError::INVALID_ARGUMENT;
+KernelError KernelModel::op_register_pager(const protocol::KernelRequest& r, abi::Message& m) {
   Process* p = nullptr;
-  if (const KernelError e = process_from_slot(m.words[0], p); e != KernelError::OK) return e;
-  const Cap* pager = rootd_cap(m.words[1]);
+  if (const KernelError e = process_from_slot(r.args[0], p); e != KernelError::OK) return e;
+  const Cap* pager = rootd_cap(r.args[1]);
   if (pager == nullptr) return KernelError::INVALID_SLOT;
   if (pager->type != ObjectType::endpoint || (pager->rights & abi::RIGHT_SEND) == 0) return KernelError::DENIED;
   if (p->state != ProcessState::staged || p->pager.has_value()) return KernelError::DENIED;
@@ -635,11 +624,10 @@ KernelError KernelModel::op_register_pager(abi::Message& m) {
   return KernelError::OK;
 }
 
-KernelError KernelModel::op_map_frame(abi::Message& m) {
-  if (!unused_words_zero(m, 2)) return KernelError::INVALID_ARGUMENT;
+KernelError KernelModel::op_map_frame(const protocol::KernelRequest& r, abi::Message& m) {
   Process* p = nullptr;
-  if (const KernelError e = process_from_slot(m.words[0], p); e != KernelError::OK) return e;
-  const Cap* f = rootd_cap(m.words[1]);
+  if (const KernelError e = process_from_slot(r.args[0], p); e != KernelError::OK) return e;
+  const Cap* f = rootd_cap(r.args[1]);
   if (f == nullptr) return KernelError::INVALID_SLOT;
   if (f->type != ObjectType::frame || (f->rights & abi::RIGHT_READ) == 0) return KernelError::DENIED;
   if (p->state != ProcessState::staged) return KernelError::DENIED;
@@ -651,10 +639,9 @@ KernelError KernelModel::op_map_frame(abi::Message& m) {
   return KernelError::OK;
 }
 
-KernelError KernelModel::op_start(abi::Message& m) {
-  if (!unused_words_zero(m, 1)) return KernelError::INVALID_ARGUMENT;
+KernelError KernelModel::op_start(const protocol::KernelRequest& r, abi::Message& m) {
   Process* p = nullptr;
-  if (const KernelError e = process_from_slot(m.words[0], p); e != KernelError::OK) return e;
+  if (const KernelError e = process_from_slot(r.args[0], p); e != KernelError::OK) return e;
   if (p->state != ProcessState::staged) return KernelError::DENIED;
   if (behaviour_ != nullptr) {
     if (const KernelError e = behaviour_->before_start(p->pid); e != KernelError::OK) return e;
@@ -664,10 +651,9 @@ KernelError KernelModel::op_start(abi::Message& m) {
   return KernelError::OK;
 }
 
-KernelError KernelModel::op_managed_stop(abi::Message& m) {
-  if (!unused_words_zero(m, 1)) return KernelError::INVALID_ARGUMENT;
+KernelError KernelModel::op_managed_stop(const protocol::KernelRequest& r, abi::Message& m) {
   Process* p = nullptr;
-  if (const KernelError e = process_from_pid(m.words[0], p); e != KernelError::OK) return e;
+  if (const KernelError e = process_from_pid(r.args[0], p); e != KernelError::OK) return e;
   if (p->state != ProcessState::running) return KernelError::DENIED;
   p->state = ProcessState::stopped;
   p->exit_code = kExitClean;
@@ -678,10 +664,9 @@ KernelError KernelModel::op_managed_stop(abi::Message& m) {
   return KernelError::OK;
 }
 
-KernelError KernelModel::op_destroy(abi::Message& m) {
-  if (!unused_words_zero(m, 1)) return KernelError::INVALID_ARGUMENT;
+KernelError KernelModel::op_destroy(const protocol::KernelRequest& r, abi::Message& m) {
   Process* p = nullptr;
-  if (const KernelError e = process_from_pid(m.words[0], p); e != KernelError::OK) return e;
+  if (const KernelError e = process_from_pid(r.args[0], p); e != KernelError::OK) return e;
   if (p->state == ProcessState::running) return KernelError::DENIED;
   const Pid pid = p->pid;
   std::vector<std::uint32_t> slots;
@@ -704,13 +689,8 @@ void KernelModel::post_to_root(const abi::Message& message) {
   schedule(now_, [this, message] { root_queue_.push_back(RootDelivery{now_, message}); });
 }
 
-void KernelModel::post_event(abi::Event event, std::uint64_t w0, std::uint64_t w1) {
-  abi::Message m;
-  m.label = static_cast<std::uint64_t>(event);
-  m.badge = abi::kEventBadge;
-  m.words[0] = w0;
-  m.words[1] = w1;
-  post_to_root(m);
+void KernelModel::post_event(abi::Event event, Pid pid, std::uint64_t value) {
+  post_to_root(protocol::encode(protocol::ProcessEvent{event, pid, value}));
 }
 
 Pid KernelModel::create_process(const Admitted& who, const Admission& how, ObjectId image_frame) {

@@ -34,6 +34,7 @@
 #include "rootd/abi.hpp"
 #include "rootd/bytes.hpp"
 #include "rootd/endpoints.hpp"
+#include "rootd/protocol.hpp"
 
 namespace rootd::handoff {
 class View;
@@ -300,7 +301,8 @@ class KernelModel {
   void schedule(Tick at, std::function<void()> action);
   // Queues a message for rootd's root endpoint at the current tick.
   void post_to_root(const abi::Message& message);
-  void post_event(abi::Event event, std::uint64_t w0, std::uint64_t w1);
+  // A process event (rootd::protocol::ProcessEvent) for the root endpoint.
+  void post_event(abi::Event event, Pid pid, std::uint64_t value);
   // Creates a staged process (the caller has admitted it).
   Pid create_process(const Admitted& who, const Admission& how, ObjectId image_frame);
   // Staged -> running (the caller has checked the state).
@@ -351,14 +353,16 @@ class KernelModel {
   };
 
   abi::KernelError fail(abi::Syscall syscall, abi::KernelError error, std::string what);
+  // Decodes a kernel-control request (rootd::protocol::decode_kernel_request)
+  // and runs it; `message` becomes the reply.
   abi::KernelError kernel_op(abi::Message& message);
-  abi::KernelError op_create_endpoint(abi::Message& m);
-  abi::KernelError op_create_staged(abi::Message& m);
-  abi::KernelError op_register_pager(abi::Message& m);
-  abi::KernelError op_map_frame(abi::Message& m);
-  abi::KernelError op_start(abi::Message& m);
-  abi::KernelError op_managed_stop(abi::Message& m);
-  abi::KernelError op_destroy(abi::Message& m);
+  abi::KernelError op_create_endpoint(const rootd::protocol::KernelRequest& r, abi::Message& m);
+  abi::KernelError op_create_staged(const rootd::protocol::KernelRequest& r, abi::Message& m);
+  abi::KernelError op_register_pager(const rootd::protocol::KernelRequest& r, abi::Message& m);
+  abi::KernelError op_map_frame(const rootd::protocol::KernelRequest& r, abi::Message& m);
+  abi::KernelError op_start(const rootd::protocol::KernelRequest& r, abi::Message& m);
+  abi::KernelError op_managed_stop(const rootd::protocol::KernelRequest& r, abi::Message& m);
+  abi::KernelError op_destroy(const rootd::protocol::KernelRequest& r, abi::Message& m);
   // The process a cap of rootd's names for kernel-control (PROCESS cap with WRITE).
   abi::KernelError process_from_slot(std::uint64_t slot, Process*& out);
   abi::KernelError process_from_pid(std::uint64_t pid, Process*& out);

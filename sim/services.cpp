@@ -2,28 +2,17 @@
 
 #include <fmt/format.h>
 
+#include "rootd/protocol.hpp"
 #include "rootd/roles.hpp"
 
 namespace erix::sim {
 
 using abi::KernelError;
+namespace protocol = rootd::protocol;
 
 namespace {
 
-abi::Message reply_label(std::uint64_t label) {
-  abi::Message m;
-  m.label = label;
-  return m;
-}
-
-abi::Message reply_error(KernelError e) { return reply_label(static_cast<std::uint64_t>(e)); }
-
-bool words_zero_from(const abi::Message& m, std::size_t first) {
-  for (std::size_t i = first; i < 6; ++i) {
-    if (m.words[i] != 0) return false;
-  }
-  return true;
-}
+abi::Message reply_error(KernelError e) { return protocol::call_reply(e); }
 
 Launcher launcher_for(rootd::LaunchPath path) {
   switch (path) {
@@ -93,23 +82,16 @@ std::string_view complaint_name(Complaint complaint) {
     case Complaint::outside_window: return "outside-window";
     case Complaint::transfer_count_mismatch: return "transfer-count-mismatch";
     case Complaint::transfer_digest_mismatch: return "transfer-digest-mismatch";
+    case Complaint::malformed_envelope: return "malformed-envelope";
   }
   return "?";
 }
 
 std::uint64_t transfer_digest(const std::map<std::uint32_t, Cap>& cspace) {
-  std::uint64_t h = 0xcbf29ce484222325ULL;
-  auto mix = [&h](std::uint64_t v) {
-    for (int i = 0; i < 8; ++i) {
-      h ^= (v >> (8 * i)) & 0xFFU;
-      h *= 0x100000001b3ULL;
-    }
-  };
-  for (const auto& [slot, cap] : cspace) {
-    mix(slot);
-    mix(cap.rights);
-  }
-  return h;
+  // The map iterates in ascending slot order, as TransferDigest requires.
+  protocol::TransferDigest digest;
+  for (const auto& [slot, cap] : cspace) digest.add(slot, cap.rights);
+  return digest.value();
 }
 
 std::string_view answer_name(Answer answer) {
@@ -267,12 +249,14 @@ std::optional<Complaint> Services::check_envelope(Pid pid, ObjectId endpoint, co
   if (role == nullptr) return Complaint::unknown_role;
   const Process* p = model_.process(pid);
   if (p->launcher != launcher_for(role->launch)) return Complaint::wrong_launch_path;
-  if (message.words[0] != p->identity) return Complaint::identity_mismatch;
+  const auto decoded = protocol::decode_deliver(message);
+  if (!decoded.ok()) return Complaint::malformed_envelope;
+  const protocol::Deliver& d = decoded.value();
+  if (d.identity != p->identity) return Complaint::identity_mismatch;
   if (rec->spec.identity.has_value() && *rec->spec.identity != p->identity) return Complaint::identity_mismatch;
-  if (message.words[1] != rootd::role_index(role->id)) return Complaint::role_mismatch;
-  if (message.words[2] != rootd::primary_control_slot(*role)) return Complaint::control_slot_mismatch;
-  const std::uint64_t window = role->window.first | (static_cast<std::uint64_t>(role->window.end()) << 32);
-  if (message.words[3] != window) return Complaint::window_mismatch;
+  if (d.role != rootd::role_index(role->id)) return Complaint::role_mismatch;
+  if (d.control_slot != rootd::primary_control_slot(*role)) return Complaint::control_slot_mismatch;
+  if (d.window_first != role->window.first || d.window_end != role->window.end()) return Complaint::window_mismatch;
 
   const Cap* service = p->cap_at(abi::kServiceEndpointLocalSlot);
   if (service == nullptr) return Complaint::service_endpoint_missing;
@@ -310,8 +294,8 @@ std::optional<Complaint> Services::check_envelope(Pid pid, ObjectId endpoint, co
   for (const auto& [slot, cap] : p->cspace) {
     if (slot != abi::kServiceEndpointLocalSlot && !role->window.contains(slot)) return Complaint::outside_window;
   }
-  if (message.words[4] != p->cspace.size()) return Complaint::transfer_count_mismatch;
-  if (message.words[5] != transfer_digest(p->cspace)) return Complaint::transfer_digest_mismatch;
+  if (d.transfer_count != p->cspace.size()) return Complaint::transfer_count_mismatch;
+  if (d.digest != transfer_digest(p->cspace)) return Complaint::transfer_digest_mismatch;
   return std::nullopt;
 }
 
@@ -328,8 +312,6 @@ void Services::on_message(Pid receiver, ObjectId endpoint, const abi::Message& m
   if (rec != nullptr && !rec->envelope_at.has_value()) rec->envelope_at = model_.now();
   const Tick at = model_.now() + latency_of(receiver);
 
-  abi::Message reply;
-  reply.badge = badge;
   Answer kind = Answer::ready;
   std::optional<Complaint> complaint;
   if (seen > 1) {
@@ -347,20 +329,20 @@ void Services::on_message(Pid receiver, ObjectId endpoint, const abi::Message& m
     return;
   } else if (rec != nullptr && rec->spec.has_fault(FaultPoint::handshake)) {
     kind = Answer::malformed;
-    reply.label = kMalformedLabel;
   } else {
     complaint = check_envelope(receiver, endpoint, message);
     if (!complaint.has_value() && rec != nullptr && rec->spec.has_fault(FaultPoint::not_ready)) {
       complaint = Complaint::injected_fault;
     }
   }
-  if (complaint.has_value()) {
-    kind = Answer::not_ready;
-    reply.label = static_cast<std::uint64_t>(abi::Envelope::NOT_READY);
-    reply.words[0] = static_cast<std::uint64_t>(*complaint);
-  } else if (kind == Answer::ready) {
-    reply.label = static_cast<std::uint64_t>(abi::Envelope::READY);
-  }
+  if (complaint.has_value()) kind = Answer::not_ready;
+  abi::Message reply = protocol::encode(
+      kind == Answer::not_ready ? protocol::Answer{protocol::AnswerKind::NOT_READY, static_cast<std::uint64_t>(*complaint)}
+                                : protocol::Answer{protocol::AnswerKind::READY, 0});
+  // A handshake fault answers with a label that is no answer at all.
+  if (kind == Answer::malformed) reply.label = kMalformedLabel;
+  // The kernel stamps the badge rootd chose when it sent the envelope.
+  reply.badge = badge;
   model_.schedule(at, [this, receiver, reply, kind, complaint] { answer(receiver, reply, kind, complaint); });
 }
 
@@ -394,41 +376,39 @@ CallReply Services::on_call(Pid receiver, ObjectId /*endpoint*/, const abi::Mess
 
 CallReply Services::procd_call(Pid procd, const abi::Message& message, const std::optional<Cap>& carried) {
   if (record_of(procd)->answer != Answer::ready) return CallReply{reply_error(KernelError::DENIED), std::nullopt};
-  switch (static_cast<abi::ProcdOp>(message.label)) {
-    case abi::ProcdOp::CREATE_STAGED_PROCESS:
-    case abi::ProcdOp::SPAWN_PROBE: {
-      const bool probe = message.label == static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
-      if (!carried.has_value() || !is_image_frame(*carried) || !words_zero_from(message, 1)) {
-        return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
-      }
-      Pid pid = kNoPid;
-      const KernelError e = spawn(probe ? Launcher::probe : Launcher::procd, *carried, message.words[0], probe, pid);
-      if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
-      CallReply reply{reply_error(KernelError::OK), std::nullopt};
-      reply.message.words[0] = pid;
-      if (probe) {
-        model_.schedule(model_.now() + latency_of(pid), [this, pid] { complete_probe(pid); });
-      } else {
-        reply.cap = Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0};
-      }
-      return reply;
+  const bool known = message.label == static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS) ||
+                     message.label == static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS) ||
+                     message.label == static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
+  if (!known) return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+  const auto decoded = protocol::decode_launch_request(message);
+  if (!decoded.ok()) return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+  const protocol::LaunchRequest& request = decoded.value();
+  if (request.op == static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS)) {
+    const Process* p = model_.process(request.pid);
+    if (p == nullptr || p->pid == kRootdPid) return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+    if (p->state == ProcessState::destroyed) return CallReply{reply_error(KernelError::PEER_GONE), std::nullopt};
+    if (p->launcher != Launcher::procd || p->state != ProcessState::staged) {
+      return CallReply{reply_error(KernelError::DENIED), std::nullopt};
     }
-    case abi::ProcdOp::START_STAGED_PROCESS: {
-      if (carried.has_value() || !words_zero_from(message, 1)) {
-        return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
-      }
-      const Process* p = message.words[0] > 0xFFFFFFFFULL ? nullptr : model_.process(static_cast<Pid>(message.words[0]));
-      if (p == nullptr || p->pid == kRootdPid) return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
-      if (p->state == ProcessState::destroyed) return CallReply{reply_error(KernelError::PEER_GONE), std::nullopt};
-      if (p->launcher != Launcher::procd || p->state != ProcessState::staged) {
-        return CallReply{reply_error(KernelError::DENIED), std::nullopt};
-      }
-      if (const KernelError e = before_start(p->pid); e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
-      model_.start_process(p->pid);
-      return CallReply{reply_error(KernelError::OK), std::nullopt};
-    }
+    if (const KernelError e = before_start(p->pid); e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
+    model_.start_process(p->pid);
+    return CallReply{reply_error(KernelError::OK), std::nullopt};
   }
-  return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+  // The decoder saw a cap slot; the kernel says whether a cap came with it.
+  if (!carried.has_value() || !is_image_frame(*carried)) {
+    return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+  }
+  const bool probe = request.op == static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
+  Pid pid = kNoPid;
+  const KernelError e = spawn(probe ? Launcher::probe : Launcher::procd, *carried, request.identity, probe, pid);
+  if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
+  CallReply reply{protocol::encode(protocol::LaunchReply{pid, abi::kNoSlot}), std::nullopt};
+  if (probe) {
+    model_.schedule(model_.now() + latency_of(pid), [this, pid] { complete_probe(pid); });
+  } else {
+    reply.cap = Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0};
+  }
+  return reply;
 }
 
 CallReply Services::deviced_call(Pid deviced, const abi::Message& message, const std::optional<Cap>& carried) {
@@ -436,16 +416,16 @@ CallReply Services::deviced_call(Pid deviced, const abi::Message& message, const
   if (message.label != static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)) {
     return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
   }
-  if (!carried.has_value() || !is_image_frame(*carried) || !words_zero_from(message, 1)) {
+  const auto decoded = protocol::decode_launch_request(message);
+  if (!decoded.ok() || !carried.has_value() || !is_image_frame(*carried)) {
     return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
   }
   Pid pid = kNoPid;
-  const KernelError e = spawn(Launcher::deviced, *carried, message.words[0], true, pid);
+  const KernelError e = spawn(Launcher::deviced, *carried, decoded.value().identity, true, pid);
   if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
   driver_launcher_[pid] = deviced;
-  CallReply reply{reply_error(KernelError::OK), Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0}};
-  reply.message.words[0] = pid;
-  return reply;
+  return CallReply{protocol::encode(protocol::LaunchReply{pid, abi::kNoSlot}),
+                   Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0}};
 }
 
 void Services::complete_probe(Pid pid) {
@@ -462,11 +442,10 @@ void Services::complete_probe(Pid pid) {
     model_.exit_process(pid, kCrashExitCode);
     return;
   }
-  abi::Message event;
-  event.badge = abi::kEventBadge;
-  event.words[0] = pid;
   if (rec != nullptr && rec->spec.has_fault(FaultPoint::handshake)) {
     note(Answer::malformed);
+    // A completion whose label is no event at all.
+    abi::Message event = protocol::encode(protocol::ProcessEvent{abi::Event::PROBE_COMPLETED, pid, 0});
     event.label = kMalformedLabel;
     model_.post_to_root(event);
     model_.exit_process(pid, kExitClean);
@@ -476,9 +455,8 @@ void Services::complete_probe(Pid pid) {
   const bool passed = role != nullptr && role->launch == rootd::LaunchPath::PROBE &&
                       !rec->spec.has_fault(FaultPoint::not_ready);
   note(passed ? Answer::probe_passed : Answer::probe_failed);
-  event.label = static_cast<std::uint64_t>(abi::Event::PROBE_COMPLETED);
-  event.words[1] = passed ? kProbePassed : kProbeFailed;
-  model_.post_to_root(event);
+  model_.post_to_root(
+      protocol::encode(protocol::ProcessEvent{abi::Event::PROBE_COMPLETED, pid, passed ? kProbePassed : kProbeFailed}));
   // Its work is done: it exits, and rootd may destroy it without a stop.
   model_.exit_process(pid, passed ? kExitClean : kProbeFailed);
 }

@@ -80,13 +80,14 @@ enum class Complaint : std::uint64_t {
   outside_window = 18,           // it holds a cap outside slot 1 and its window
   transfer_count_mismatch = 19,  // w4 differs from the number of caps it holds
   transfer_digest_mismatch = 20, // w5 differs from the digest of what it holds
+  malformed_envelope = 21,       // protocol::decode_deliver refuses it (a field beyond its width,
+                                 //   a reversed window, a carried cap)
 };
 std::string_view complaint_name(Complaint complaint);
 
-// Envelope::DELIVER w5: FNV-1a (64-bit) over each transfer's local slot then
-// rights, each fed as 8 little-endian bytes, in ascending local-slot order.
-// A service computes it over its own cspace: equal digests mean it holds
-// exactly the slots and rights rootd says it copied.
+// Envelope::DELIVER w5 (rootd::protocol::TransferDigest) over a service's
+// own cspace: equal digests mean it holds exactly the slots and rights rootd
+// says it copied.
 std::uint64_t transfer_digest(const std::map<std::uint32_t, Cap>& cspace);
 
 struct ServiceSpec {

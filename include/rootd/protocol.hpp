@@ -204,6 +204,8 @@ struct LaunchRequest {
   std::uint16_t identity = 0;    // the service's index
   std::uint32_t image_frame = abi::kNoSlot;  // carried: the service's image frame (rootd's slot)
   std::uint32_t pid = 0;         // START_STAGED_PROCESS only
+
+  friend constexpr bool operator==(const LaunchRequest&, const LaunchRequest&) = default;
 };
 
 constexpr abi::Message encode(const LaunchRequest& r) {
@@ -218,16 +220,72 @@ constexpr abi::Message encode(const LaunchRequest& r) {
   return m;
 }
 
-// The reply of a launch call: a process id and, for staged launches, the
-// startup-cap install grant the launcher put into rootd's receive slot.
+// Whether `label` names an operation procd or deviced serves.
+constexpr bool is_launch_op(std::uint64_t label) {
+  return label == static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS) ||
+         label == static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS) ||
+         label == static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE) ||
+         label == static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER);
+}
+
+// The launcher's side. A request whose operation is unknown, whose words do
+// not fit their fields, whose unused words are not zero, or that carries a
+// cap where none belongs (or none where the image frame belongs) is
+// malformed; the launcher answers INVALID_ARGUMENT (UNKNOWN_OPERATION for an
+// unknown operation: check is_launch_op first to tell the two apart).
+constexpr Result<LaunchRequest> decode_launch_request(const abi::Message& m) {
+  const Error bad{Reason::BOOT_SPAWN_FAILED, 0};
+  if (!is_launch_op(m.label)) return bad;
+  for (std::size_t i = 1; i < 6; ++i) {
+    if (m.words[i] != 0) return bad;
+  }
+  LaunchRequest r;
+  r.op = m.label;
+  if (m.label == static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS)) {
+    if (m.cap != abi::kNoSlot || m.words[0] > 0xFFFFFFFFU) return bad;
+    r.pid = static_cast<std::uint32_t>(m.words[0]);
+    return r;
+  }
+  if (m.cap == abi::kNoSlot || m.words[0] > 0xFFFFU) return bad;
+  r.identity = static_cast<std::uint16_t>(m.words[0]);
+  r.image_frame = m.cap;
+  return r;
+}
+
+// The reply of a launch call (kernel CREATE_STAGED_PROCESS, procd's
+// CREATE_STAGED_PROCESS and SPAWN_PROBE, deviced's START_DRIVER): a process
+// id and, for staged launches, the startup-cap install grant the launcher
+// put into rootd's receive slot. The launcher encodes it with no grant
+// (kNoSlot): the kernel fills `cap` with the receive slot when a cap came
+// back.
 struct LaunchReply {
   std::uint32_t pid = 0;
   std::uint32_t grant = abi::kNoSlot;
+
+  friend constexpr bool operator==(const LaunchReply&, const LaunchReply&) = default;
 };
+
+constexpr abi::Message encode(const LaunchReply& r) {
+  abi::Message m{};
+  m.label = abi::kReplyOk;
+  m.words[0] = r.pid;
+  m.cap = r.grant;
+  return m;
+}
 
 constexpr Result<LaunchReply> decode_launch_reply(const abi::Message& m) {
   if (m.label != abi::kReplyOk || m.words[0] > 0xFFFFFFFFU) return Error{Reason::BOOT_SPAWN_FAILED, 0};
   return LaunchReply{static_cast<std::uint32_t>(m.words[0]), m.cap};
+}
+
+// ---- call replies without a payload ------------------------------------------------
+//
+// Every CALL reply's label is kReplyOk (0) or the KernelError the callee
+// refused with; replies other than LaunchReply carry nothing else.
+constexpr abi::Message call_reply(abi::KernelError e) {
+  abi::Message m{};
+  m.label = static_cast<std::uint64_t>(e);
+  return m;
 }
 
 // ---- kernel control: rootd -> kernel, CALL on kernel-control -----------------------
@@ -240,6 +298,49 @@ constexpr abi::Message kernel_request(abi::KernelOp op, std::uint64_t w0 = 0, st
   m.words[1] = w1;
   m.words[2] = w2;
   return m;
+}
+
+// How many argument words each kernel-control operation takes (abi.hpp);
+// 0 for a label that is no kernel operation.
+constexpr std::size_t kernel_op_arity(std::uint64_t label) {
+  switch (static_cast<abi::KernelOp>(label)) {
+    case abi::KernelOp::CREATE_ENDPOINT: return 1;
+    case abi::KernelOp::CREATE_STAGED_PROCESS: return 3;
+    case abi::KernelOp::REGISTER_PAGER: return 2;
+    case abi::KernelOp::MAP_FRAME: return 2;
+    case abi::KernelOp::START_PROCESS: return 1;
+    case abi::KernelOp::MANAGED_STOP: return 1;
+    case abi::KernelOp::DESTROY_PROCESS: return 1;
+  }
+  return 0;
+}
+constexpr bool is_kernel_op(std::uint64_t label) { return kernel_op_arity(label) != 0; }
+
+struct KernelRequest {
+  abi::KernelOp op = abi::KernelOp::CREATE_ENDPOINT;
+  std::uint64_t args[3] = {0, 0, 0};  // beyond the op's arity: zero
+
+  friend constexpr bool operator==(const KernelRequest&, const KernelRequest&) = default;
+};
+
+// The kernel's side. An unknown operation, a non-zero word beyond the
+// operation's arity, or a carried cap is malformed; the kernel answers
+// UNKNOWN_OPERATION for the first (check is_kernel_op) and INVALID_ARGUMENT
+// for the others.
+constexpr Result<KernelRequest> decode_kernel_request(const abi::Message& m) {
+  const Error bad{Reason::INTERNAL_STATE, 0};
+  const std::size_t arity = kernel_op_arity(m.label);
+  if (arity == 0 || m.cap != abi::kNoSlot) return bad;
+  KernelRequest r;
+  r.op = static_cast<abi::KernelOp>(m.label);
+  for (std::size_t i = 0; i < 6; ++i) {
+    if (i < arity) {
+      r.args[i] = m.words[i];
+    } else if (m.words[i] != 0) {
+      return bad;
+    }
+  }
+  return r;
 }
 
 }  // namespace rootd::protocol
