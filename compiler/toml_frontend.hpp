@@ -1,5 +1,6 @@
 // The TOML front end of erix-bcfg: reads a version 1 boot-config source
-// (DESIGN.md section 3) into a bcfg::ConfigDesc that the bcfg writer encodes.
+// (schema: docs/erix-bcfg.md) into a bcfg::ConfigDesc that the bcfg writer
+// encodes.
 //
 // The front end owns every string and list the description points into, and
 // remembers where each table, key value and list element sits in the source,

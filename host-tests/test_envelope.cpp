@@ -1,6 +1,6 @@
 // Configs, handoffs and startup envelopes through the whole policy layer:
 // the runtime graph validates (in a constant expression too), every role's
-// envelope matches DESIGN.md's slot table, and every reason code of the
+// envelope matches docs/authority.md's slot tables, and every reason code of the
 // policy and inventory blocks is reached by some input.
 #include <catch2/catch.hpp>
 
@@ -266,7 +266,7 @@ std::vector<ConfigCase> config_cases() {
   };
 }
 
-// ---- DESIGN.md's table, service by service ---------------------------------------
+// ---- docs/authority.md's slots, service by service -------------------------------
 
 struct Slot {
   std::uint32_t local;
@@ -356,7 +356,7 @@ const rootd::Sources kSources = rootd::canonical_sources(fixtures::kImageFrameSl
 
 }  // namespace
 
-TEST_CASE("each role's startup envelope matches DESIGN.md slot by slot") {
+TEST_CASE("each role's startup envelope matches docs/authority.md slot by slot") {
   const rootd::bcfg::View config = parse_config(kAllRolesBlob.view());
   const Synthesized s = synthesize(config, kSources);
   REQUIRE(s.set.envelope_count == config.service_count());

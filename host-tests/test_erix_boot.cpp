@@ -2,7 +2,7 @@
 // READY with nothing leaked; every fault point on a spread of services ends
 // in SERVICE_BOOTSTRAP_FAILED with everything torn down; a damaged handoff
 // is refused by rootd (never READY, never a crash); the exit codes and the
-// summary line follow DESIGN.md section 3.
+// summary line follow docs/erix-boot.md.
 //
 // The program runs as a subprocess, exactly as a user runs it. Paths come
 // from the environment (host-tests/meson.build).

@@ -1,5 +1,5 @@
 // erix-boot: boots the real freestanding rootd ELF on the host, under the
-// kernel model with simulated services (DESIGN.md section 3 fixes the
+// kernel model with simulated services (docs/erix-boot.md fixes the
 // options, the summary line and the exit codes).
 //
 // The ELF runs as a ptrace'd child (ptrace_runner.hpp); every `syscall` it

@@ -1,5 +1,5 @@
 // erix-bcfg: writes, checks, compiles, decodes, plans and graphs EriX boot
-// configs (DESIGN.md section 3).
+// configs (the commands, diagnostics and exit codes: docs/erix-bcfg.md).
 //
 // Exit codes: 0 success / valid, 1 the input is invalid, 2 bad usage or an
 // I/O failure.
