@@ -15,6 +15,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "rootd/boot_core.hpp"
@@ -42,8 +43,7 @@ class LaunchUnit {
         return PhaseEvent::EMITTED;
       }
       awaiting_ = false;
-      const PhaseEvent e = judge(c);
-      if (e != PhaseEvent::EMITTED) return e;
+      if (const std::optional<PhaseEvent> done = judge(c)) return *done;
     }
   }
 
@@ -114,9 +114,9 @@ class LaunchUnit {
     return false;
   }
 
-  // Judges the outcome of the step just performed and moves to the next
-  // step (EMITTED: go on), or names the unit's event.
-  constexpr PhaseEvent judge(Core<Variant, N>& c) {
+  // Judges the outcome of the step just performed: moves on to the next
+  // step (nullopt), or names the unit's final event.
+  constexpr std::optional<PhaseEvent> judge(Core<Variant, N>& c) {
     const ServicePlan& p = plan(c);
     ServiceState& svc = c.state(service_);
     switch (step_) {
@@ -124,7 +124,7 @@ class LaunchUnit {
         if (!c.call_ok()) return fail(c, Reason::BOOT_ENDPOINT_CREATE_FAILED);
         svc.has_endpoint = true;
         step_ = Step::CREATE_PROCESS;
-        return PhaseEvent::EMITTED;
+        return std::nullopt;
       case Step::CREATE_PROCESS: {
         const Result<protocol::LaunchReply> reply = protocol::decode_launch_reply(c.last.message);
         if (!c.kernel_ok() || !reply.ok()) return fail(c, Reason::BOOT_SPAWN_FAILED);
@@ -133,7 +133,7 @@ class LaunchUnit {
         if (p.launch == LaunchPath::FOUNDATION) {
           svc.has_process = true;
           step_ = Step::REGISTER_PAGER;
-          return PhaseEvent::EMITTED;
+          return std::nullopt;
         }
         if (reply.value().grant != p.grant_slot) return fail(c, Reason::BOOT_NO_INSTALL_GRANT);
         svc.has_grant = true;
@@ -144,19 +144,19 @@ class LaunchUnit {
       case Step::REGISTER_PAGER:
         if (!c.call_ok()) return fail(c, Reason::BOOT_PAGER_FAILED);
         step_ = Step::MAP_FRAME;
-        return PhaseEvent::EMITTED;
+        return std::nullopt;
       case Step::MAP_FRAME:
         if (!c.call_ok()) return fail(c, Reason::BOOT_MAP_FAILED);
         return to_transfers(c);
       case Step::TRANSFER:
         if (!c.kernel_ok()) return fail(c, Reason::BOOT_TRANSFER_FAILED);
         if (++transfer_index_ >= transfer_count_) step_ = after_transfers(p);
-        return PhaseEvent::EMITTED;
+        return std::nullopt;
       case Step::START:
         if (!c.call_ok()) return fail(c, Reason::BOOT_START_FAILED);
         c.mark_started(service_);
         step_ = Step::DELIVER;
-        return PhaseEvent::EMITTED;
+        return std::nullopt;
       case Step::DELIVER:
         if (!c.kernel_ok()) return fail(c, Reason::BOOT_ENVELOPE_SEND_FAILED);
         svc.phase = ServicePhase::STARTED;
@@ -174,11 +174,11 @@ class LaunchUnit {
     return p.launch == LaunchPath::DEVICED ? Step::DELIVER : Step::START;
   }
 
-  constexpr PhaseEvent to_transfers(Core<Variant, N>& c) {
+  constexpr std::optional<PhaseEvent> to_transfers(Core<Variant, N>& c) {
     if (!load_transfers(c)) return fail(c, Reason::INTERNAL_STATE);
     transfer_index_ = 0;
     step_ = transfer_count_ == 0 ? after_transfers(plan(c)) : Step::TRANSFER;
-    return PhaseEvent::EMITTED;
+    return std::nullopt;
   }
 
   // The service's transfers into the launch buffer. Integration hooks may
