@@ -8,8 +8,9 @@
 // dedicated endpoints at their canonical slots), not computed by the
 // engine's own synthesis.
 //
-// The same function runs at run time too, so a failure shows which field
-// is off.
+// A second boot in which one service answers NOT_READY checks that the
+// engine fails closed, also at compile time. Both functions run at run time
+// too, so a failure shows which field is off.
 #include <catch2/catch.hpp>
 
 #include <cstddef>
@@ -160,7 +161,9 @@ struct Recorded {
 
 // A Performer for drive(): creates endpoints and processes, records every
 // attenuated copy, checks each DELIVER against what was copied and answers
-// READY, and posts a STARTED event for every process that starts.
+// READY (NOT_READY for the service `refuse` names), posts a STARTED event
+// for every process that starts and an EXITED event for every one asked to
+// stop.
 class ScriptedKernel {
  public:
   constexpr abi::KernelError report(std::string_view) {
@@ -208,7 +211,8 @@ class ScriptedKernel {
     }
     const std::uint64_t digest = rootd::protocol::transfer_digest(std::span<const Recorded>(held, count));
     const bool matches = count == d.value().transfer_count && digest == d.value().digest;
-    rootd::protocol::Answer answer{matches ? rootd::protocol::AnswerKind::READY : rootd::protocol::AnswerKind::NOT_READY,
+    const bool ready = matches && d.value().identity != refuse;
+    rootd::protocol::Answer answer{ready ? rootd::protocol::AnswerKind::READY : rootd::protocol::AnswerKind::NOT_READY,
                                    0};
     abi::Message reply = rootd::protocol::encode(answer);
     reply.badge = badge;
@@ -242,11 +246,14 @@ class ScriptedKernel {
 
   constexpr void park() { parked = true; }
 
+  std::uint16_t refuse = 0xFFFF;  // the service that answers NOT_READY
   Recorded copies[64] = {};
   std::size_t copy_count = 0;
   std::size_t delivers = 0;
   std::size_t deletes = 0;
   std::size_t reports = 0;
+  std::size_t stopped = 0;
+  std::size_t destroyed = 0;
   bool answered[kServiceCount] = {};
   bool untyped_shed_after_deviced = false;
   bool parked = false;
@@ -273,7 +280,11 @@ class ScriptedKernel {
         return abi::KernelError::OK;
       }
       case abi::KernelOp::MANAGED_STOP:
-      case abi::KernelOp::DESTROY_PROCESS: return abi::KernelError::OK;
+        ++stopped;
+        push(rootd::protocol::encode(
+            rootd::protocol::ProcessEvent{abi::Event::EXITED, static_cast<std::uint32_t>(w0), 0}));
+        return abi::KernelError::OK;
+      case abi::KernelOp::DESTROY_PROCESS: ++destroyed; return abi::KernelError::OK;
     }
     return fault_error();
   }
@@ -383,6 +394,54 @@ constexpr BootSummary boot_nine_services() {
 
 static_assert(boot_nine_services().booted(), "the nine-service boot reaches READY with exactly the expected transfers");
 
+// ---- failing closed -------------------------------------------------------------------------
+
+// fbcond answers NOT_READY. By then every service has been launched (drivers
+// and the last wave start before rootd waits), and deviced is READY, so
+// untyped memory is already gone.
+struct FailSummary {
+  Status status = Status::READY;
+  Reason reason = Reason::NONE;
+  bool blames_fbcond = false;
+  bool parked = false;
+  bool faulted = false;
+  std::size_t delivered = 0;
+  std::size_t stopped = 0;
+  std::size_t destroyed = 0;
+  std::size_t deletes = 0;
+
+  // Every process stopped and destroyed; deleted: the untyped cap, and per
+  // service its retained endpoint plus a process cap (4 foundation
+  // services) or an install grant (the other 5). Nothing else.
+  constexpr bool failed_closed() const {
+    return status == rootd::reason_status(Reason::BOOT_SERVICE_NOT_READY) &&
+           reason == Reason::BOOT_SERVICE_NOT_READY && blames_fbcond && parked && !faulted &&
+           delivered == kServiceCount && stopped == kServiceCount && destroyed == kServiceCount &&
+           deletes == 1 + kServiceCount + 4 + 5;
+  }
+};
+
+constexpr FailSummary boot_with_fbcond_refusing() {
+  ScriptedKernel kernel;
+  kernel.refuse = 2;  // fbcond, by name order
+  rootd::boot::BasicBootStorage<16> storage{};
+  rootd::boot::Engine<rootd::boot::RuntimeVariant, 16> engine(kHandoff.view(), kRootSlot, storage);
+  (void)rootd::boot::drive(engine, kernel, 10'000);
+  FailSummary out;
+  out.status = engine.status();
+  out.reason = engine.reason();
+  out.blames_fbcond = engine.failed_service() == engine.config().find_service("fbcond");
+  out.parked = kernel.parked;
+  out.faulted = kernel.faulted;
+  out.delivered = kernel.delivers;
+  out.stopped = kernel.stopped;
+  out.destroyed = kernel.destroyed;
+  out.deletes = kernel.deletes;
+  return out;
+}
+
+static_assert(boot_with_fbcond_refusing().failed_closed(), "a NOT_READY fails closed: every child stopped and destroyed");
+
 }  // namespace
 
 TEST_CASE("the constant-expression boot, run at run time, reaches READY with the expected transfers") {
@@ -398,4 +457,17 @@ TEST_CASE("the constant-expression boot, run at run time, reaches READY with the
   CHECK(b.deletes == kExpectedDeletes);
   CHECK(b.untyped_shed_after_deviced);
   CHECK(b.booted());
+}
+
+TEST_CASE("the constant-expression failing boot, run at run time, fails closed") {
+  const FailSummary f = boot_with_fbcond_refusing();
+  CHECK(rootd::reason_name(f.reason) == rootd::reason_name(Reason::BOOT_SERVICE_NOT_READY));
+  CHECK(f.blames_fbcond);
+  CHECK(f.parked);
+  CHECK_FALSE(f.faulted);
+  CHECK(f.delivered == kServiceCount);
+  CHECK(f.stopped == kServiceCount);
+  CHECK(f.destroyed == kServiceCount);
+  CHECK(f.deletes == 1 + kServiceCount + 4 + 5);
+  CHECK(f.failed_closed());
 }
