@@ -16,8 +16,8 @@
 //
 // A launch is the run of actions from the service's CREATE_ENDPOINT to the
 // SEND of its envelope: the engine launches one service at a time, so the
-// run belongs to the service the envelope names (w0 = identity = config
-// index, w4 = transfer count). Everything outside launches (waiting for
+// run belongs to the service the envelope names (its identity is the config
+// index; protocol::decode_deliver reads it and the transfer count). Everything outside launches (waiting for
 // READY, report lines, shedding, the probe) is counted per syscall for the
 // whole boot. Exit 1 when a boot does not reach READY.
 #include <cstdio>
@@ -33,6 +33,7 @@
 #include "kernel_model.hpp"
 #include "rootd/abi.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/protocol.hpp"
 #include "rootd/roles.hpp"
 #include "services.hpp"
 #include "system_image.hpp"
@@ -91,7 +92,9 @@ class CountingDriver final : public sim::Driver {
   }
   abi::KernelError send(std::uint32_t endpoint_slot, const abi::Message& message, std::uint64_t badge) override {
     tick();
-    if (in_launch_ && message.label == static_cast<std::uint64_t>(abi::Envelope::DELIVER)) finish_launch(message);
+    if (in_launch_) {
+      if (const auto envelope = rootd::protocol::decode_deliver(message); envelope.ok()) finish_launch(envelope.value());
+    }
     return inner_.send(endpoint_slot, message, badge);
   }
   abi::KernelError wait(std::uint32_t root_slot, abi::Message& message) override {
@@ -122,9 +125,9 @@ class CountingDriver final : public sim::Driver {
   void tick() {
     if (in_launch_) ++window_calls_;
   }
-  void finish_launch(const abi::Message& envelope) {
+  void finish_launch(const rootd::protocol::Deliver& envelope) {
     in_launch_ = false;
-    const std::uint64_t service = envelope.words[0];
+    const std::uint64_t service = envelope.identity;
     const rootd::Role* role =
         service < config_.service_count() ? rootd::find_role(config_.service(service).role) : nullptr;
     if (role == nullptr) {
@@ -134,7 +137,7 @@ class CountingDriver final : public sim::Driver {
     PathCount& p = paths_[role->launch];
     ++p.launches;
     p.calls += window_calls_;
-    p.transfers += envelope.words[4];
+    p.transfers += envelope.transfer_count;
     p.fewest = std::min(p.fewest, window_calls_);
     p.most = std::max(p.most, window_calls_);
   }

@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <span>
 #include <memory>
 #include <random>
 #include <set>
@@ -82,12 +84,14 @@ class FailingDriver final : public sim::Driver {
   }
   rootd::abi::KernelError cap(rootd::abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
                               std::uint32_t rights) override {
+    if (op == rootd::abi::CapOp::COPY_ATTENUATED) ++copies_;
     return fail_now() ? kInjected : inner_.cap(op, src, space, dst, rights);
   }
   void park() override { inner_.park(); }
   rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
 
   std::uint64_t calls() const { return count_; }
+  std::uint64_t copies() const { return copies_; }
   bool injected() const { return count_ > fail_at_; }
 
  private:
@@ -97,6 +101,7 @@ class FailingDriver final : public sim::Driver {
   sim::ModelDriver inner_;
   std::uint64_t fail_at_;
   std::uint64_t count_ = 0;
+  std::uint64_t copies_ = 0;  // attenuated copies asked for (transfers)
 };
 
 struct Booted {
@@ -106,6 +111,7 @@ struct Booted {
   sim::Audit audit;
   sim::Tick ticks = 0;
   std::uint64_t kernel_calls = 0;  // CALL, SEND, WAIT and CAP rootd made
+  std::uint64_t copies = 0;        // attenuated copies rootd asked for
   bool injected = false;           // the failure asked for by fail_call happened
 };
 
@@ -133,6 +139,7 @@ Booted boot(const sim::SystemConfig& cfg, const BootOptions& opt = {}) {
   b.audit = b.model->audit();
   b.ticks = b.model->now();
   b.kernel_calls = driver.calls();
+  b.copies = driver.copies();
   b.injected = driver.injected();
   return b;
 }
@@ -500,4 +507,155 @@ TEST_CASE("every simulated-service fault point on every service of every example
     }
   }
   WARN("service fault sweep: " << scenarios << " scenarios");
+}
+
+// ---- the boot plan ---------------------------------------------------------------
+
+namespace {
+
+struct Planned {
+  std::unique_ptr<rootd::boot::BootStorage> storage = std::make_unique<rootd::boot::BootStorage>();
+  rootd::boot::PlanError error;
+  std::uint32_t slot_count = 0;
+  std::uint32_t first_free_slot = 0;
+  std::map<std::string, std::uint32_t> frame_of_module;
+};
+
+Planned plan(const sim::SystemConfig& cfg) {
+  Planned p;
+  auto image = sim::build_system_image(cfg);
+  REQUIRE(image);
+  p.slot_count = image->slot_count;
+  p.first_free_slot = image->first_free_slot;
+  for (const auto& m : image->modules) p.frame_of_module[m.name] = m.frame_slot;
+  auto h = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+  REQUIRE(h.ok());
+  auto c = rootd::bcfg::parse(rootd::Bytes(cfg.blob.data(), cfg.blob.size()));
+  REQUIRE(c.ok());
+  std::vector<rootd::Transfer> scratch(rootd::kMaxTransfersPerEnvelope);
+  p.error = rootd::boot::plan_boot(h.value(), c.value(), p.storage->plan, std::span<rootd::Transfer>(scratch));
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("the plan of every example resolves each service's launch, slots, frame and transfers") {
+  using rootd::LaunchPath;
+  using rootd::boot::ShedPoint;
+  using rootd::boot::SlotGroup;
+  for (const auto& name : examples()) {
+    INFO(name);
+    const auto cfg = load(name);
+    const Planned p = plan(cfg);
+    REQUIRE(p.error.ok());
+    const auto& bp = p.storage->plan;
+    REQUIRE(bp.service_count == cfg.services.size());
+    std::set<std::uint32_t> slots;
+    std::size_t transfers = 0;
+    std::size_t probes = 0;
+    std::optional<std::uint16_t> deviced;
+    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+      const auto& spec = cfg.services[s];
+      const auto& sp = bp.services[s];
+      INFO(spec.name);
+      const rootd::Role* role = rootd::find_role(spec.role);
+      REQUIRE(role != nullptr);
+      CHECK(&bp.role_of(s) == role);
+      CHECK(sp.launch == role->launch);
+      if (role->id == rootd::RoleId::DEVICED) deviced = static_cast<std::uint16_t>(s);
+      if (sp.launch == LaunchPath::PROBE) ++probes;
+      // The launcher is the service of the role that launches this one.
+      if (sp.launch == LaunchPath::FOUNDATION) {
+        CHECK(sp.launcher == rootd::bcfg::kNoIndex);
+      } else {
+        REQUIRE(sp.launcher < cfg.services.size());
+        CHECK(cfg.services[sp.launcher].role == (sp.launch == LaunchPath::DEVICED ? "deviced" : "procd"));
+      }
+      // rootd's own slots: free in its cspace and never shared.
+      for (std::uint32_t slot : {sp.endpoint_slot, sp.process_slot, sp.grant_slot}) {
+        CHECK(slot >= p.first_free_slot);
+        CHECK(slot < p.slot_count);
+        CHECK(slots.insert(slot).second);
+      }
+      REQUIRE(p.frame_of_module.count(spec.image) == 1);
+      CHECK(sp.image_frame == p.frame_of_module.at(spec.image));
+      // At least its own service endpoint; procd equips the probe itself.
+      CHECK((sp.launch == LaunchPath::PROBE ? sp.transfer_count == 0 : sp.transfer_count >= 1));
+      transfers += sp.transfer_count;
+      // Dependencies come first in the launch order.
+      const auto* order_end = bp.order.order + cfg.services.size();
+      const auto at = std::find(bp.order.order, order_end, s);
+      REQUIRE(at != order_end);
+      for (std::size_t d : cfg.dependencies[s]) CHECK(std::find(bp.order.order, at, d) != at);
+    }
+    CHECK(bp.probe_count == probes);
+
+    // The shed schedule: untyped right after deviced's READY when there is
+    // a deviced, and every group once at the final shed.
+    std::size_t first_final = 0;
+    if (deviced) {
+      REQUIRE(bp.shed_count >= 1);
+      CHECK(bp.shed[0].group == SlotGroup::UNTYPED);
+      CHECK(bp.shed[0].when == ShedPoint::AFTER_READY);
+      CHECK(bp.shed[0].after == *deviced);
+      first_final = 1;
+    }
+    REQUIRE(bp.shed_count == first_final + rootd::boot::kSlotGroupCount);
+    for (std::size_t g = 0; g < rootd::boot::kSlotGroupCount; ++g) {
+      CHECK(bp.shed[first_final + g].when == ShedPoint::FINAL);
+      CHECK(static_cast<std::size_t>(bp.shed[first_final + g].group) == g);
+    }
+
+    // The engine performs exactly the planned transfers.
+    const auto b = boot(cfg);
+    REQUIRE(b.run.status == Status::READY);
+    CHECK(b.copies == transfers);
+  }
+}
+
+TEST_CASE("a plan that fails names the reason and the service the engine reports") {
+  // A driver with no deviced, and a service waiting for itself.
+  const std::vector<std::string> bad = {
+      std::string(kFoundationToml) + "[[service]]\nname = \"serial\"\nrole = \"drv-serial\"\nlaunch = \"deviced\"\n",
+      std::string(kFoundationToml) + "[[service]]\nname = \"loop\"\nrole = \"logd\"\nafter = [\"loop\"]\n",
+  };
+  for (const auto& toml : bad) {
+    INFO(toml);
+    const auto cfg = from_toml(toml);
+    const Planned p = plan(cfg);
+    REQUIRE(!p.error.ok());
+    CHECK(p.error.in_config);
+    const auto b = boot(cfg);
+    CHECK(b.run.reason == p.error.error.reason);
+    const std::uint16_t s = rootd::boot::service_at_offset(
+        *rootd::bcfg::parse(rootd::Bytes(cfg.blob.data(), cfg.blob.size())), p.error.error.offset);
+    REQUIRE(s < cfg.services.size());
+    CHECK(b.run.failed_service == cfg.services[s].name);
+    CHECK(b.audit.leak_count() == 0);
+  }
+}
+
+TEST_CASE("the transition table leads every phase to PARKED") {
+  using rootd::boot::BootPhase;
+  using rootd::boot::kTransitions;
+  // Reachability over the table: from INTAKE, PARKED is reachable, and from
+  // every phase entered by some row, so is PARKED.
+  auto reaches_parked = [](BootPhase from) {
+    std::set<BootPhase> seen{from};
+    std::vector<BootPhase> todo{from};
+    while (!todo.empty()) {
+      const BootPhase p = todo.back();
+      todo.pop_back();
+      if (p == BootPhase::PARKED) return true;
+      for (const auto& t : kTransitions) {
+        if (t.from == p && seen.insert(t.to).second) todo.push_back(t.to);
+      }
+    }
+    return false;
+  };
+  for (std::size_t p = 0; p < rootd::boot::kBootPhaseCount; ++p) {
+    const auto phase = static_cast<BootPhase>(p);
+    INFO(rootd::boot::boot_phase_name(phase));
+    CHECK(reaches_parked(phase));
+  }
 }

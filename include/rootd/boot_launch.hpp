@@ -1,0 +1,218 @@
+// LAUNCH: one service, by its planned launch path.
+//
+//   foundation  endpoint, CREATE_STAGED_PROCESS, pager, image frame,
+//               transfers into the process cap, START_PROCESS, DELIVER
+//   procd       endpoint, procd CREATE_STAGED_PROCESS (install grant back),
+//               transfers through the grant, procd START_STAGED_PROCESS, DELIVER
+//   deviced     endpoint, deviced START_DRIVER (deviced starts it; install
+//               grant back), transfers through the grant, DELIVER
+//
+// Each step emits one action and judges its outcome on the next run. The
+// service's envelope is synthesized again into the launch buffer: the set
+// was validated whole before the first launch, so the same inputs give the
+// same, valid, transfers.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+
+#include "rootd/boot_core.hpp"
+#include "rootd/boot_phases.hpp"
+#include "rootd/endpoints.hpp"
+#include "rootd/envelope.hpp"
+#include "rootd/protocol.hpp"
+
+namespace rootd::boot {
+
+template <class Variant, std::size_t N>
+class LaunchUnit {
+ public:
+  constexpr void begin(std::uint16_t service) {
+    service_ = service;
+    step_ = Step::CREATE_ENDPOINT;
+    awaiting_ = false;
+  }
+
+  constexpr PhaseEvent run(Core<Variant, N>& c) {
+    for (;;) {
+      if (!awaiting_) {
+        if (!emit(c)) return PhaseEvent::FAILED;
+        awaiting_ = true;
+        return PhaseEvent::EMITTED;
+      }
+      awaiting_ = false;
+      if (const std::optional<PhaseEvent> done = judge(c)) return *done;
+    }
+  }
+
+ private:
+  enum class Step : std::uint8_t { CREATE_ENDPOINT, CREATE_PROCESS, REGISTER_PAGER, MAP_FRAME, TRANSFER, START, DELIVER };
+
+  constexpr const ServicePlan& plan(const Core<Variant, N>& c) const { return c.service_plan(service_); }
+  constexpr std::uint32_t launcher_endpoint(const Core<Variant, N>& c) const {
+    return c.service_plan(plan(c).launcher).endpoint_slot;
+  }
+
+  // Emits the current step's action; false when it failed instead.
+  constexpr bool emit(Core<Variant, N>& c) {
+    const ServicePlan& p = plan(c);
+    switch (step_) {
+      case Step::CREATE_ENDPOINT: c.emit_kernel(abi::KernelOp::CREATE_ENDPOINT, p.endpoint_slot); return true;
+      case Step::CREATE_PROCESS:
+        if constexpr (Variant::fault_hooks) {
+          if (c.hooks.hook == Hook::FORCE_SPAWN_FAIL && c.hooks.service == c.cfg.service(service_).name) {
+            c.fail(Reason::BOOT_FORCED_SPAWN_FAILURE, service_);
+            return false;
+          }
+        }
+        if (p.launch == LaunchPath::FOUNDATION) {
+          c.emit_kernel(abi::KernelOp::CREATE_STAGED_PROCESS, p.image_frame, p.process_slot, service_);
+        } else {
+          const std::uint64_t op = p.launch == LaunchPath::DEVICED
+                                       ? static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)
+                                       : static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS);
+          c.emit_call(launcher_endpoint(c), protocol::encode(protocol::LaunchRequest{op, service_, p.image_frame, 0}),
+                      p.grant_slot);
+        }
+        return true;
+      case Step::REGISTER_PAGER:
+        c.emit_kernel(abi::KernelOp::REGISTER_PAGER, p.process_slot, c.handoff.endpoint_slot(EndpointKind::PAGER));
+        return true;
+      case Step::MAP_FRAME: c.emit_kernel(abi::KernelOp::MAP_FRAME, p.process_slot, p.image_frame); return true;
+      case Step::TRANSFER: {
+        const Transfer& t = c.st.transfers[transfer_index_];
+        const std::uint32_t space = p.launch == LaunchPath::FOUNDATION ? p.process_slot : p.grant_slot;
+        c.emit_cap(abi::CapOp::COPY_ATTENUATED, t.source_slot, space, t.local_slot, t.rights);
+        return true;
+      }
+      case Step::START:
+        if (p.launch == LaunchPath::FOUNDATION) {
+          c.emit_kernel(abi::KernelOp::START_PROCESS, p.process_slot);
+        } else {
+          const auto op = static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS);
+          c.emit_call(launcher_endpoint(c),
+                      protocol::encode(protocol::LaunchRequest{op, service_, abi::kNoSlot, c.state(service_).pid}));
+        }
+        return true;
+      case Step::DELIVER: {
+        const Role& r = c.plan().role_of(service_);
+        const auto transfers = std::span<const Transfer>(c.st.transfers, transfer_count_);
+        protocol::Deliver d;
+        d.identity = service_;
+        d.role = static_cast<std::uint16_t>(role_index(r.id));
+        d.control_slot = primary_control_slot(r);
+        d.window_first = r.window.first;
+        d.window_end = r.window.end();
+        d.transfer_count = transfer_count_;
+        d.digest = protocol::transfer_digest(transfers);
+        c.emit_send(p.endpoint_slot, protocol::encode(d), protocol::answer_badge(service_));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // Judges the outcome of the step just performed: moves on to the next
+  // step (nullopt), or names the unit's final event.
+  constexpr std::optional<PhaseEvent> judge(Core<Variant, N>& c) {
+    const ServicePlan& p = plan(c);
+    ServiceState& svc = c.state(service_);
+    switch (step_) {
+      case Step::CREATE_ENDPOINT:
+        if (!c.call_ok()) return fail(c, Reason::BOOT_ENDPOINT_CREATE_FAILED);
+        svc.has_endpoint = true;
+        step_ = Step::CREATE_PROCESS;
+        return std::nullopt;
+      case Step::CREATE_PROCESS: {
+        const Result<protocol::LaunchReply> reply = protocol::decode_launch_reply(c.last.message);
+        if (!c.kernel_ok() || !reply.ok()) return fail(c, Reason::BOOT_SPAWN_FAILED);
+        svc.staged = true;
+        svc.pid = reply.value().pid;
+        if (p.launch == LaunchPath::FOUNDATION) {
+          svc.has_process = true;
+          step_ = Step::REGISTER_PAGER;
+          return std::nullopt;
+        }
+        if (reply.value().grant != p.grant_slot) return fail(c, Reason::BOOT_NO_INSTALL_GRANT);
+        svc.has_grant = true;
+        // deviced starts the driver itself; it waits for its envelope.
+        if (p.launch == LaunchPath::DEVICED) c.mark_started(service_);
+        return to_transfers(c);
+      }
+      case Step::REGISTER_PAGER:
+        if (!c.call_ok()) return fail(c, Reason::BOOT_PAGER_FAILED);
+        step_ = Step::MAP_FRAME;
+        return std::nullopt;
+      case Step::MAP_FRAME:
+        if (!c.call_ok()) return fail(c, Reason::BOOT_MAP_FAILED);
+        return to_transfers(c);
+      case Step::TRANSFER:
+        if (!c.kernel_ok()) return fail(c, Reason::BOOT_TRANSFER_FAILED);
+        if (++transfer_index_ >= transfer_count_) step_ = after_transfers(p);
+        return std::nullopt;
+      case Step::START:
+        if (!c.call_ok()) return fail(c, Reason::BOOT_START_FAILED);
+        c.mark_started(service_);
+        step_ = Step::DELIVER;
+        return std::nullopt;
+      case Step::DELIVER:
+        if (!c.kernel_ok()) return fail(c, Reason::BOOT_ENVELOPE_SEND_FAILED);
+        svc.phase = ServicePhase::STARTED;
+        return PhaseEvent::LAUNCHED;
+    }
+    return fail(c, Reason::INTERNAL_STATE);
+  }
+
+  constexpr PhaseEvent fail(Core<Variant, N>& c, Reason r) const {
+    c.fail(r, service_);
+    return PhaseEvent::FAILED;
+  }
+
+  static constexpr Step after_transfers(const ServicePlan& p) {
+    return p.launch == LaunchPath::DEVICED ? Step::DELIVER : Step::START;
+  }
+
+  constexpr std::optional<PhaseEvent> to_transfers(Core<Variant, N>& c) {
+    if (!load_transfers(c)) return fail(c, Reason::INTERNAL_STATE);
+    transfer_index_ = 0;
+    step_ = transfer_count_ == 0 ? after_transfers(plan(c)) : Step::TRANSFER;
+    return std::nullopt;
+  }
+
+  // The service's transfers into the launch buffer. Integration hooks may
+  // spoil them on purpose afterwards.
+  constexpr bool load_transfers(Core<Variant, N>& c) {
+    auto envelope = synthesize_envelope(c.cfg, sources_from(c.handoff), service_,
+                                        std::span<Transfer>(c.st.transfers, kMaxTransfersPerEnvelope), 0);
+    if (!envelope.ok()) return false;
+    std::size_t count = envelope.value().transfer_count;
+    if constexpr (Variant::fault_hooks) {
+      if (c.plan().role_of(service_).id == RoleId::PROBED) {
+        for (std::size_t i = 0; i < count; ++i) {
+          Transfer& t = c.st.transfers[i];
+          if (t.authority != AuthorityKind::DEDICATED_ENDPOINT || t.endpoint != EndpointKind::PCI_CONFIG) continue;
+          if (c.hooks.hook == Hook::PROBED_OMIT_PRIMARY) {
+            c.st.transfers[i] = c.st.transfers[count - 1];
+            --count;
+            break;
+          }
+          if (c.hooks.hook == Hook::PROBED_MISROUTE_PRIMARY) {
+            t.local_slot = endpoint_info(EndpointKind::PCI_CONFIG).local_slot + 1;
+          }
+        }
+      }
+    }
+    transfer_count_ = static_cast<std::uint32_t>(count);
+    return true;
+  }
+
+  std::uint16_t service_ = bcfg::kNoIndex;
+  Step step_ = Step::CREATE_ENDPOINT;
+  bool awaiting_ = false;  // the step's action is out; its outcome comes next
+  std::uint32_t transfer_index_ = 0;
+  std::uint32_t transfer_count_ = 0;
+};
+
+}  // namespace rootd::boot

@@ -1,0 +1,215 @@
+// The boot plan: everything rootd decides before its first kernel call,
+// computed once from the handoff and the boot config, with no I/O.
+//
+// plan_boot() validates the inputs (config rules, modules, inventory,
+// envelopes, order: the same validators `erix-bcfg check` runs) and
+// resolves, per service, its role, launch path and launcher, rootd's own
+// slots for it, its image frame and its transfer count, plus the
+// dependency bookkeeping (OrderPlan) and the shed schedule. The engine
+// (boot.hpp) only executes a plan; a change of what is launched how, or of
+// when rootd drops which caps, is a change here.
+//
+// Planning runs in stages so the engine can report a stage line between
+// them; plan_boot() runs them all.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "rootd/authority.hpp"
+#include "rootd/bcfg.hpp"
+#include "rootd/envelope.hpp"
+#include "rootd/handoff.hpp"
+#include "rootd/inventory.hpp"
+#include "rootd/ordering.hpp"
+#include "rootd/policy.hpp"
+#include "rootd/result.hpp"
+#include "rootd/roles.hpp"
+#include "rootd/sink.hpp"
+
+namespace rootd::boot {
+
+// ---- the shed schedule -------------------------------------------------------
+
+// When a shed step runs: once a given service is READY, or at the final
+// shed just before READY.
+enum class ShedPoint : std::uint8_t { AFTER_READY, FINAL };
+
+// Which of rootd's boot-time caps a shed step deletes.
+enum class SlotGroup : std::uint8_t {
+  UNTYPED,              // every untyped cap of the handoff
+  DEDICATED_ENDPOINTS,  // the dedicated kernel endpoints
+  MODULE_FRAMES,        // every boot module's frame
+  IMAGE_FRAME,          // rootd's own image frame
+  SERVICE_SLOTS,        // per service: install grant, process cap, retained endpoint (those still held)
+};
+inline constexpr std::size_t kSlotGroupCount = 5;
+
+struct ShedStep {
+  SlotGroup group = SlotGroup::UNTYPED;
+  ShedPoint when = ShedPoint::FINAL;
+  std::uint16_t after = bcfg::kNoIndex;  // AFTER_READY: the service whose READY triggers it
+};
+
+// One early step per group at most, plus the final step of every group.
+inline constexpr std::size_t kMaxShedSteps = 2 * kSlotGroupCount;
+
+// ---- per service ---------------------------------------------------------------
+
+struct ServicePlan {
+  std::uint8_t role = kUnknownRole;          // index into kRoles
+  LaunchPath launch = LaunchPath::FOUNDATION;
+  std::uint16_t launcher = bcfg::kNoIndex;   // procd or deviced; kNoIndex: kernel control (foundation)
+  std::uint32_t endpoint_slot = 0;           // rootd's retained copy of its service endpoint
+  std::uint32_t process_slot = 0;            // rootd's process cap (foundation only)
+  std::uint32_t grant_slot = 0;              // the launcher's startup-cap install grant
+  std::uint32_t image_frame = 0;             // rootd's slot of its image module's frame
+  std::uint16_t transfer_count = 0;          // caps rootd copies into its cspace (none for the probe)
+};
+
+template <std::size_t N>
+struct BootPlan {
+  static constexpr std::size_t kCapacity = N;
+
+  OrderPlan order;  // dependencies, dependents, launch order, waves
+  ServicePlan services[N] = {};
+  std::uint16_t service_count = 0;
+  std::uint16_t probe_count = 0;
+  std::uint32_t slot_base = 0;  // first of rootd's per-service slots
+  ShedStep shed[kMaxShedSteps] = {};
+  std::uint8_t shed_count = 0;
+
+  constexpr const Role& role_of(std::size_t s) const { return kRoles[services[s].role]; }
+};
+
+// The service owning a config row offset (an Error's offset), or kNoIndex.
+constexpr std::uint16_t service_at_offset(const bcfg::View& cfg, std::uint32_t offset) {
+  const std::size_t n = cfg.service_count();
+  if (n == 0) return bcfg::kNoIndex;
+  const std::uint32_t first = cfg.service_offset(0);
+  const std::uint32_t row = n > 1 ? cfg.service_offset(1) - first : bcfg::kServiceRowSize;
+  if (offset < first || offset >= first + row * n) return bcfg::kNoIndex;
+  return static_cast<std::uint16_t>((offset - first) / row);
+}
+
+// ---- planning ----------------------------------------------------------------------
+
+enum class PlanStage : std::uint8_t { CONFIG, MODULES, ENVELOPES, ORDER };
+inline constexpr PlanStage kPlanStages[] = {PlanStage::CONFIG, PlanStage::MODULES, PlanStage::ENVELOPES,
+                                            PlanStage::ORDER};
+
+// Why planning stopped. `in_config` says the offset is a row of the boot
+// config (so it names a service); otherwise it points into the handoff.
+struct PlanError {
+  Error error{};
+  bool in_config = false;
+
+  constexpr bool ok() const { return error.reason == Reason::NONE; }
+};
+
+namespace detail {
+
+constexpr PlanError plan_failure(const FirstError& first, bool in_config) { return PlanError{first.error, in_config}; }
+
+template <std::size_t N>
+constexpr void add_shed_step(BootPlan<N>& plan, SlotGroup group, ShedPoint when, std::uint16_t after = bcfg::kNoIndex) {
+  plan.shed[plan.shed_count++] = ShedStep{group, when, after};
+}
+
+// rootd's slots, launchers, image frames, transfer counts and the shed
+// schedule, for a config that passed every validator.
+template <std::size_t N>
+constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan,
+                                     std::span<Transfer> scratch) {
+  const std::size_t n = cfg.service_count();
+  std::uint16_t first_of[kRoleCount] = {};
+  for (auto& f : first_of) f = bcfg::kNoIndex;
+  for (std::size_t s = 0; s < n; ++s) {
+    const std::uint8_t r = plan.order.role_of[s];
+    if (first_of[r] == bcfg::kNoIndex) first_of[r] = static_cast<std::uint16_t>(s);
+  }
+  // kRootSlotsPerService per service from the first free slot up:
+  // endpoints, then process caps, then grants (validate_inventory checked
+  // they fit).
+  plan.slot_base = h.cspace().first_free_slot;
+  plan.probe_count = 0;
+  const Sources sources = sources_from(h);
+  for (std::size_t s = 0; s < n; ++s) {
+    ServicePlan& sp = plan.services[s];
+    sp.role = plan.order.role_of[s];
+    const Role& role = kRoles[sp.role];
+    sp.launch = role.launch;
+    sp.launcher = sp.launch == LaunchPath::DEVICED      ? first_of[role_index(RoleId::DEVICED)]
+                  : sp.launch == LaunchPath::FOUNDATION ? bcfg::kNoIndex
+                                                        : first_of[role_index(RoleId::PROCD)];
+    sp.endpoint_slot = plan.slot_base + static_cast<std::uint32_t>(s);
+    sp.process_slot = plan.slot_base + static_cast<std::uint32_t>(n + s);
+    sp.grant_slot = plan.slot_base + static_cast<std::uint32_t>(2 * n + s);
+    sp.image_frame = h.module(h.find_module(cfg.service(s).image)).frame_slot;
+    sp.transfer_count = 0;
+    if (sp.launch == LaunchPath::PROBE) ++plan.probe_count;
+    // procd spawns the probe with what it needs; rootd copies nothing.
+    if (sp.launch == LaunchPath::PROBE) continue;
+    const Result<Envelope> envelope = synthesize_envelope(cfg, sources, s, scratch, 0);
+    if (!envelope.ok()) return PlanError{Error{Reason::INTERNAL_STATE, cfg.service_offset(s)}, true};
+    sp.transfer_count = static_cast<std::uint16_t>(envelope.value().transfer_count);
+  }
+  // Memory authority goes to memd and device authority to deviced: once
+  // deviced is READY rootd needs no untyped cap. Everything else rootd took
+  // for the boot goes at the final shed.
+  plan.shed_count = 0;
+  const std::uint16_t deviced = first_of[role_index(RoleId::DEVICED)];
+  if (deviced != bcfg::kNoIndex) add_shed_step(plan, SlotGroup::UNTYPED, ShedPoint::AFTER_READY, deviced);
+  add_shed_step(plan, SlotGroup::UNTYPED, ShedPoint::FINAL);
+  add_shed_step(plan, SlotGroup::DEDICATED_ENDPOINTS, ShedPoint::FINAL);
+  add_shed_step(plan, SlotGroup::MODULE_FRAMES, ShedPoint::FINAL);
+  add_shed_step(plan, SlotGroup::IMAGE_FRAME, ShedPoint::FINAL);
+  add_shed_step(plan, SlotGroup::SERVICE_SLOTS, ShedPoint::FINAL);
+  return {};
+}
+
+}  // namespace detail
+
+// Runs one planning stage. The stages run in kPlanStages order, each only
+// after the previous one succeeded; the handoff passed
+// validate_runtime_inventory before the first.
+template <std::size_t N>
+constexpr PlanError plan_stage(PlanStage stage, const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan,
+                               std::span<Transfer> scratch) {
+  FirstError first;
+  switch (stage) {
+    case PlanStage::CONFIG:
+      if (!validate_config(cfg, first)) return detail::plan_failure(first, true);
+      if (cfg.service_count() > N) return PlanError{Error{Reason::INTERNAL_CAPACITY, 0}, false};
+      plan.service_count = static_cast<std::uint16_t>(cfg.service_count());
+      return {};
+    case PlanStage::MODULES:
+      if (!validate_modules(cfg, h, first)) return detail::plan_failure(first, true);
+      return {};
+    case PlanStage::ENVELOPES: {
+      if (!validate_inventory(cfg, h, first)) return detail::plan_failure(first, false);
+      // Streaming validation: the whole set is checked without storing it;
+      // each envelope is synthesized again at its launch.
+      FirstError envelopes;
+      if (!validate_envelopes(cfg, h, envelopes)) return detail::plan_failure(envelopes, true);
+      return {};
+    }
+    case PlanStage::ORDER:
+      if (!plan_order(cfg, plan.order, first)) return detail::plan_failure(first, true);
+      return detail::resolve_services(h, cfg, plan, scratch);
+  }
+  return PlanError{Error{Reason::INTERNAL_STATE, 0}, false};
+}
+
+// The whole plan; `scratch` holds one envelope's transfers at a time.
+template <std::size_t N>
+constexpr PlanError plan_boot(const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan,
+                              std::span<Transfer> scratch) {
+  for (PlanStage stage : kPlanStages) {
+    if (PlanError e = plan_stage(stage, h, cfg, plan, scratch); !e.ok()) return e;
+  }
+  return {};
+}
+
+}  // namespace rootd::boot

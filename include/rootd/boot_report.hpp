@@ -1,0 +1,64 @@
+// REPORT: the terminal lines. READY: the READY stage line (integration
+// images) and the READY marker. A failure: the DETAIL line (the reason, and
+// the service when one is to blame) and then the status marker.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "rootd/boot_core.hpp"
+#include "rootd/boot_phases.hpp"
+
+namespace rootd::boot {
+
+template <class Variant, std::size_t N>
+class ReportUnit {
+ public:
+  constexpr void begin() { step_ = Step::FIRST; }
+
+  constexpr PhaseEvent run(Core<Variant, N>& c) {
+    const bool ready = c.failure.reason == Reason::NONE;
+    switch (step_) {
+      case Step::FIRST:
+        step_ = Step::STATUS;
+        if (ready) {
+          c.status = Status::READY;
+          if (c.emit_stage(Stage::READY)) return PhaseEvent::EMITTED;
+        } else {
+          detail(c);
+          return PhaseEvent::EMITTED;
+        }
+        [[fallthrough]];
+      case Step::STATUS:
+        step_ = Step::DONE;
+        c.emit_report(kMarkerPrefix, status_name(c.status));
+        return PhaseEvent::EMITTED;
+      case Step::DONE: break;
+    }
+    return PhaseEvent::REPORTED;
+  }
+
+ private:
+  enum class Step : std::uint8_t { FIRST, STATUS, DONE };
+
+  static constexpr void detail(Core<Variant, N>& c) {
+    const std::string_view service = c.failed_service != bcfg::kNoIndex && c.failed_service < c.n()
+                                         ? c.cfg.service(c.failed_service).name
+                                         : std::string_view{};
+    c.emit_report(kDetailPrefix, reason_name(c.failure.reason));
+    if (service.empty()) return;
+    std::uint32_t len = c.action.text_length;
+    for (char ch : std::string_view(":")) {
+      if (len < kMaxReportLength) c.action.text[len++] = ch;
+    }
+    for (char ch : service) {
+      if (len < kMaxReportLength) c.action.text[len++] = ch;
+    }
+    c.action.text_length = len;
+  }
+
+  Step step_ = Step::FIRST;
+};
+
+}  // namespace rootd::boot
