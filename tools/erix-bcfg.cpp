@@ -133,9 +133,9 @@ constexpr std::string_view kDiffHelp =
     "removed (-) or with other rights (~), and a changed role or launch path.\n"
     "A service only in NEW is listed with all it receives, one only in OLD with\n"
     "all it loses. Services are matched by name, capabilities by local slot,\n"
-    "authority kind and what they designate; declaration order, images, 'after'\n"
-    "lists, mounts and rootd's own slots are not authority. A last line sums\n"
-    "up, or says \"no authority change\".\n"
+    "authority kind and what they designate; declaration order, 'after' lists,\n"
+    "mount paths and rootd's own slots are not authority. A last line sums up,\n"
+    "or says \"no authority change\".\n"
     "\n"
     "Exit status: 0 no authority change, 1 authority changed or an input is\n"
     "invalid (its diagnostics on stderr), 2 bad usage or I/O failure.\n";
