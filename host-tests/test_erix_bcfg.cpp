@@ -784,7 +784,7 @@ TEST_CASE("diff usage and I/O errors exit 2") {
     CHECK(!r.err.empty());
   }
   const Run one = run_tool({"diff", base});
-  CHECK(one.err.find("1 input files given, 2 expected") != std::string::npos);
+  CHECK(one.err.find("1 input file given, 2 expected") != std::string::npos);
   // One of the inputs may come from stdin.
   const Run piped = run_tool({"diff", base, "-"}, fs::current_path(), read_file(base));
   CHECK(piped.exit_code == 0);

@@ -376,6 +376,7 @@ int run_plan_or_graph(const Args& args, bool graph) {
 }
 
 int run_plan(const Args& args) { return run_plan_or_graph(args, false); }
+int run_graph(const Args& args) { return run_plan_or_graph(args, true); }
 
 // One input of diff, checked like `check` and planned like `plan`.
 struct DiffSide {
@@ -397,6 +398,8 @@ int run_diff(const Args& args) {
   for (int k = 0; k < 2; ++k) {
     DiffSide& side = sides[k];
     side.outcome = check_input(*inputs[k]);
+    // check_input keeps no envelopes; this second pass with the same
+    // sources fills `planned` and finds nothing the first did not.
     if (side.outcome.valid()) {
       add_findings(side.outcome, check_policy(side.outcome.view(), stand_in_sources(), side.planned));
     }
@@ -415,7 +418,6 @@ int run_diff(const Args& args) {
   if (!std::cout.flush()) return kExitUsage;
   return diff.changed ? kExitInvalid : kExitOk;
 }
-int run_graph(const Args& args) { return run_plan_or_graph(args, true); }
 
 struct Verb {
   std::string_view name;
@@ -439,7 +441,7 @@ std::optional<std::string> file_count_problem(const Verb& verb, std::size_t give
   if (given == verb.files) return std::nullopt;
   if (given == 0) return verb.files == 1 ? "no input file" : "no input files";
   if (verb.files == 1) return "more than one input file";
-  return fmt::format("{} input files given, {} expected", given, verb.files);
+  return fmt::format("{} input file{} given, {} expected", given, given == 1 ? "" : "s", verb.files);
 }
 
 }  // namespace
