@@ -514,7 +514,7 @@ TEST_CASE("--help works for the tool and for every command") {
   const Run top = run_tool({"--help"});
   CHECK(top.exit_code == 0);
   CHECK(top.err.empty());
-  for (const char* verb : {"check", "compile", "decode", "plan", "graph"}) {
+  for (const char* verb : {"check", "compile", "decode", "plan", "graph", "diff"}) {
     INFO(verb);
     CHECK(top.out.find(fmt::format("  {} ", verb)) != std::string::npos);
     for (const char* flag : {"--help", "-h"}) {
@@ -627,6 +627,168 @@ TEST_CASE("graph prints DOT with distinct edge styles that dot renders") {
       fmt::format("'{}' -Tsvg '{}' -o '{}'", dot, (dir / "g.dot").string(), (dir / "g.svg").string());
   CHECK(std::system(cmd.c_str()) == 0);
   CHECK(read_file(dir / "g.svg").find("<svg") != std::string::npos);
+}
+
+// ---- diff -----------------------------------------------------------------------------
+
+namespace {
+
+fs::path diff_dir() { return data_dir() / "diff"; }
+
+// A golden diff: OLD and NEW in host-tests/data/bcfg/diff, run from there,
+// and the stream `<name>.expected` holds (stdout, or stderr for an invalid
+// input).
+struct DiffCase {
+  const char* name;
+  const char* old_file;
+  const char* new_file;
+  int exit_code;
+};
+
+constexpr DiffCase kDiffCases[] = {
+    {"identical", "base.toml", "base.toml", 0},
+    {"reordered", "base.toml", "reordered.toml", 0},
+    {"peer_added", "base.toml", "peer_added.toml", 1},
+    {"peer_replaced", "base.toml", "peer_replaced.toml", 1},
+    {"peer_shifts", "peer_replaced.toml", "peer_added.toml", 1},
+    {"services_changed", "base.toml", "services_changed.toml", 1},
+    {"role_changed", "base.toml", "role_changed.toml", 1},
+    {"roles_swapped", "roles_swapped.old.toml", "roles_swapped.new.toml", 1},
+};
+
+// The golden text past its two header lines (--- OLD, +++ NEW).
+std::string past_header(const std::string& text) {
+  std::size_t at = 0;
+  for (int line = 0; line < 2 && at != std::string::npos; ++line) at = text.find('\n', at) + 1;
+  return text.substr(at);
+}
+
+}  // namespace
+
+TEST_CASE("diff prints each golden authority delta and exits 0 only without one") {
+  for (const DiffCase& c : kDiffCases) {
+    INFO(c.name);
+    const std::string expected = read_file(diff_dir() / (std::string(c.name) + ".expected"));
+    const Run r = run_tool({"diff", c.old_file, c.new_file}, diff_dir());
+    CHECK(r.exit_code == c.exit_code);
+    CHECK(r.err.empty());
+    CHECK(r.out == expected);
+    CHECK((r.out.find("\nno authority change: ") != std::string::npos) == (c.exit_code == 0));
+  }
+}
+
+TEST_CASE("diff reads blobs like TOML: the same delta from compiled inputs") {
+  TempDir dir;
+  const std::string base_blob = compile(diff_dir() / "base.toml", dir, "base.bcfg");
+  fs::copy_file(diff_dir() / "base.toml", dir / "base.toml");
+  const Run same = run_tool({"diff", "base.bcfg", "base.toml"}, dir.path());
+  CHECK(same.exit_code == 0);
+  CHECK(same.err.empty());
+  CHECK(same.out == read_file(diff_dir() / "binary_vs_toml.expected"));
+
+  for (const DiffCase& c : kDiffCases) {
+    INFO(c.name);
+    const std::string old_blob = (dir / (std::string(c.name) + ".old.bcfg")).string();
+    const std::string new_blob = (dir / (std::string(c.name) + ".new.bcfg")).string();
+    compile(diff_dir() / c.old_file, dir, fs::path(old_blob).filename().string());
+    compile(diff_dir() / c.new_file, dir, fs::path(new_blob).filename().string());
+    const Run r = run_tool({"diff", old_blob, new_blob});
+    CHECK(r.exit_code == c.exit_code);
+    CHECK(r.out.rfind(fmt::format("--- {}\n+++ {}\n", old_blob, new_blob), 0) == 0);
+    CHECK(past_header(r.out) ==
+          past_header(read_file(diff_dir() / (std::string(c.name) + ".expected"))));
+  }
+}
+
+namespace {
+
+// The report of diff NEW OLD, made from that of diff OLD NEW by hand rules:
+// marks swap, "a -> b" turns round (widened <-> narrowed), counts swap.
+std::string mirrored(const std::string& report) {
+  static const std::regex change(R"(^(  ~ .*?)(\S+) -> (\S+)(.*)$)");
+  static const std::regex summary(
+      R"(^authority changed: services \+(\d+) -(\d+) ~(\d+), capabilities \+(\d+) -(\d+) ~(\d+)$)");
+  std::string out;
+  for (std::string line : lines_of(report)) {
+    std::smatch m;
+    if (line.starts_with("+ ") || line.starts_with("- ")) {
+      line[0] = line[0] == '+' ? '-' : '+';
+    } else if (line.starts_with("  + ") || line.starts_with("  - ")) {
+      line[2] = line[2] == '+' ? '-' : '+';
+    } else if (std::regex_match(line, m, change)) {
+      std::string rest = m[4].str();
+      if (rest == " (widened)") rest = " (narrowed)";
+      else if (rest == " (narrowed)") rest = " (widened)";
+      line = m[1].str() + m[3].str() + " -> " + m[2].str() + rest;
+    } else if (std::regex_match(line, m, summary)) {
+      line = fmt::format("authority changed: services +{} -{} ~{}, capabilities +{} -{} ~{}",
+                         m[2].str(), m[1].str(), m[3].str(), m[5].str(), m[4].str(), m[6].str());
+    }
+    out += line + '\n';
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("diff NEW OLD is the mirror image of diff OLD NEW") {
+  for (const DiffCase& c : kDiffCases) {
+    INFO(c.name);
+    const Run forward = run_tool({"diff", c.old_file, c.new_file}, diff_dir());
+    const Run back = run_tool({"diff", c.new_file, c.old_file}, diff_dir());
+    CHECK(back.exit_code == forward.exit_code);
+    CHECK(past_header(back.out) == mirrored(past_header(forward.out)));
+  }
+}
+
+TEST_CASE("diff of an invalid input prints check's diagnostics and names the input") {
+  const Run check = run_tool({"check", "invalid.toml"}, diff_dir());
+  REQUIRE(check.exit_code == 1);
+  const Run r = run_tool({"diff", "base.toml", "invalid.toml"}, diff_dir());
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err == read_file(diff_dir() / "invalid_new.expected"));
+  CHECK(r.err.rfind(check.err, 0) == 0);
+
+  const Run old_bad = run_tool({"diff", "invalid.toml", "base.toml"}, diff_dir());
+  CHECK(old_bad.exit_code == 1);
+  CHECK(old_bad.out.empty());
+  CHECK(old_bad.err == check.err + "erix-bcfg diff: OLD (invalid.toml) is not a valid config\n");
+
+  const Run both = run_tool({"diff", "invalid.toml", "invalid.toml"}, diff_dir());
+  CHECK(both.exit_code == 1);
+  CHECK(both.err == check.err + "erix-bcfg diff: OLD (invalid.toml) is not a valid config\n" +
+                        check.err + "erix-bcfg diff: NEW (invalid.toml) is not a valid config\n");
+}
+
+TEST_CASE("diff usage and I/O errors exit 2") {
+  TempDir dir;
+  const std::string base = (diff_dir() / "base.toml").string();
+  const std::string invalid = (diff_dir() / "invalid.toml").string();
+  const std::vector<std::vector<std::string>> cases = {
+      {"diff"},
+      {"diff", base},
+      {"diff", base, base, base},
+      {"diff", "--frobnicate", base, base},
+      {"diff", "-", "-"},
+      {"diff", (dir / "missing.toml").string(), base},
+      {"diff", base, (dir / "missing.toml").string()},
+      {"diff", base, dir.path().string()},
+      {"diff", invalid, (dir / "missing.toml").string()},  // I/O before validity
+  };
+  for (const auto& args : cases) {
+    INFO(fmt::format("{}", fmt::join(args, " ")));
+    const Run r = run_tool(args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(!r.err.empty());
+  }
+  const Run one = run_tool({"diff", base});
+  CHECK(one.err.find("1 input file given, 2 expected") != std::string::npos);
+  // One of the inputs may come from stdin.
+  const Run piped = run_tool({"diff", base, "-"}, fs::current_path(), read_file(base));
+  CHECK(piped.exit_code == 0);
+  CHECK(piped.out.find("+++ <stdin>\n") != std::string::npos);
 }
 
 // ---- the front end as a library ----------------------------------------------------------
