@@ -169,16 +169,6 @@ constexpr std::string_view stage_name(Stage s) {
   return "?";
 }
 
-// The service owning a config row offset (an Error's offset), or kNoIndex.
-constexpr std::uint16_t service_at_offset(const bcfg::View& cfg, std::uint32_t offset) {
-  const std::size_t n = cfg.service_count();
-  if (n == 0) return bcfg::kNoIndex;
-  const std::uint32_t first = cfg.service_offset(0);
-  const std::uint32_t row = n > 1 ? cfg.service_offset(1) - first : bcfg::kServiceRowSize;
-  if (offset < first || offset >= first + row * n) return bcfg::kNoIndex;
-  return static_cast<std::uint16_t>((offset - first) / row);
-}
-
 // ---------------------------------------------------------------------------
 
 template <class Variant = RuntimeVariant>
@@ -336,7 +326,7 @@ class Engine {
     state_ = State::T_NEXT;
   }
   constexpr void fail_config(Error e) {
-    fail(e.reason, service_at_offset(cfg_, e.offset), e.offset);
+    fail(e.reason, owner_of(cfg_, e), e.offset);
   }
 
   constexpr bool stage(Stage s) {
