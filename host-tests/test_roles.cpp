@@ -1,5 +1,5 @@
 // The role catalog, the transfer rules and the profile table, as tables of
-// static_assert against the facts of DESIGN.md section 4, plus loops over
+// static_assert against the dedicated endpoint table (docs/authority.md), plus loops over
 // the whole catalog.
 #include <catch2/catch.hpp>
 
@@ -22,7 +22,7 @@ namespace {
 
 constexpr const rootd::Role& R(std::string_view name) { return *rootd::find_role(name); }
 
-// ---- DESIGN.md section 4: the dedicated endpoint table, row by row ----------
+// ---- the dedicated endpoint table (docs/authority.md), row by row ----------
 struct DesignRow {
   std::uint32_t slot;
   EndpointKind kind;
