@@ -173,34 +173,39 @@ constexpr bool plan_order(const bcfg::View& cfg, const ServiceRoles& roles, Orde
       reported = true;
     }
   }
-  // Pass 1: count each service's dependencies (and dependents). A self peer
-  // is policy's PEER_SELF; a self `after` is reported here, in service
-  // order (this pass visits each service's edges in turn, `after` first).
-  // The edges of the service loop arrive grouped by dependent, in the order
-  // pass 2 would place them, so they are written straight into deps; only
-  // provider (STORAGE) edges, enumerated last, need pass 2 to interleave.
+  // Pass 1: count each service's dependencies (and dependents), noting any
+  // self `after` (a self peer is policy's PEER_SELF). The edges of the
+  // service loop arrive grouped by dependent, in the order pass 2 would place
+  // them, so they are written straight into deps; only provider (STORAGE)
+  // edges, enumerated last, need pass 2 to interleave.
   for (std::size_t i = 0; i <= n; ++i) plan.dep_start[i] = plan.dependent_start[i] = 0;
   std::uint32_t written = 0;
   bool storage_edges = false;
+  bool self_after = false;
   detail::for_each_edge(cfg, plan, idx, [&](std::uint16_t from, std::uint16_t to, EdgeKind kind) {
-    if (from != to) {
-      ++plan.dep_start[from + 1];
-      ++plan.dependent_start[to + 1];
-      if (kind == EdgeKind::STORAGE) {
-        storage_edges = true;
-      } else {
-        plan.deps[written] = to;
-        plan.dep_kind[written] = static_cast<std::uint8_t>(kind);
-        ++written;
-      }
+    if (from == to) {
+      self_after = self_after || kind == EdgeKind::AFTER;
       return;
     }
-    if (kind != EdgeKind::AFTER) return;
-    const bcfg::IndexList after = cfg.after(from);
-    std::size_t k = 0;
-    while (k < after.size() && after[k] != from) ++k;
-    report(after_entry_error(cfg, Reason::ORDER_SELF_DEPENDENCY, from, k));
+    ++plan.dep_start[from + 1];
+    ++plan.dependent_start[to + 1];
+    if (kind == EdgeKind::STORAGE) {
+      storage_edges = true;
+      return;
+    }
+    plan.deps[written] = to;
+    plan.dep_kind[written] = static_cast<std::uint8_t>(kind);
+    ++written;
   });
+  // Each self `after`, in service order, at its entry.
+  for (std::size_t i = 0; self_after && i < n; ++i) {
+    const bcfg::IndexList after = cfg.after(i);
+    for (std::size_t k = 0; k < after.size(); ++k) {
+      if (after[k] != i) continue;
+      report(after_entry_error(cfg, Reason::ORDER_SELF_DEPENDENCY, i, k));
+      break;
+    }
+  }
   if (!clean) return false;
   for (std::size_t i = 0; i < n; ++i) {
     plan.dep_start[i + 1] += plan.dep_start[i];
