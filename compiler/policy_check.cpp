@@ -6,6 +6,7 @@
 
 #include "decode.hpp"
 #include "rootd/ordering.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/policy.hpp"
 #include "rootd/profiles.hpp"
 #include "rootd/roles.hpp"
@@ -56,40 +57,24 @@ class Worder {
  public:
   explicit Worder(const bcfg::View& view) : view_(view) {}
 
-  // Moves `place` from a row start to the entry or field the reason is
-  // about, where that can be found.
-  BlobPlace refine(const rootd::Error& e, BlobPlace place) const {
+  // The place of `e`: its offset (the validators report the entry or row at
+  // fault), with the field the reason is about where a row's field applies.
+  BlobPlace place_of(const rootd::Error& e) const {
+    BlobPlace place = place_offset(view_.bytes(), e.offset);
     const bool row_start = place.region == BlobPlace::Region::SECTION && place.field_offset == 0 &&
-                           (place.section == bcfg::Section::SERVICES ||
-                            place.section == bcfg::Section::PROVIDERS ||
-                            place.section == bcfg::Section::MOUNTS);
-    if (!row_start) return place;
-    if (place.section == bcfg::Section::SERVICES) {
-      const std::size_t i = place.index;
-      if (e.reason == Reason::ORDER_SELF_DEPENDENCY) {
-        if (auto at = find_after_entry(i, [&](std::uint16_t d) { return d == i; })) {
-          return place_offset(view_.bytes(), *at);
-        }
-      }
-      if (e.reason == Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE) {
-        const auto not_foundation = [&](std::uint16_t d) {
-          const rootd::Role* r = rootd::find_role(view_.service(d).role);
-          return r != nullptr && r->launch != rootd::LaunchPath::FOUNDATION;
-        };
-        if (auto at = find_after_entry(i, not_foundation)) return place_offset(view_.bytes(), *at);
-        if (auto at = find_peer_entry(i, not_foundation)) return place_offset(view_.bytes(), *at);
-      }
-    }
+                           (e.subject == rootd::Subject::SERVICE || e.subject == rootd::Subject::PROVIDER ||
+                            e.subject == rootd::Subject::MOUNT);
     const std::string_view hint = field_hint(e.reason);
-    if (!hint.empty()) place.field = hint;
+    if (row_start && !hint.empty()) place.field = hint;
     return place;
   }
 
   std::string word(const rootd::Error& e, const BlobPlace& place) {
     std::string where = describe_in_view(view_, place);
-    const bool in_service = place.region == BlobPlace::Region::SECTION &&
-                            place.section == bcfg::Section::SERVICES;
-    const bcfg::Service s = in_service ? view_.service(place.index) : bcfg::Service{};
+    // The service the error is about (owner.hpp); row-level wording names it.
+    const std::uint16_t owner = rootd::owner_of(view_, e);
+    const bool in_service = e.subject == rootd::Subject::SERVICE && owner != bcfg::kNoIndex;
+    const bcfg::Service s = in_service ? view_.service(owner) : bcfg::Service{};
     const rootd::Role* role = in_service ? rootd::find_role(s.role) : nullptr;
     switch (e.reason) {
       case Reason::ROLE_UNKNOWN:
@@ -194,23 +179,6 @@ class Worder {
   }
 
  private:
-  template <class Pred>
-  std::optional<std::uint32_t> find_after_entry(std::size_t i, Pred pred) const {
-    const bcfg::IndexList list = view_.after(i);
-    for (std::size_t k = 0; k < list.size(); ++k) {
-      if (pred(list[k])) return view_.after_offset(i) + static_cast<std::uint32_t>(k * bcfg::kEdgeRowSize);
-    }
-    return std::nullopt;
-  }
-  template <class Pred>
-  std::optional<std::uint32_t> find_peer_entry(std::size_t i, Pred pred) const {
-    const bcfg::IndexList list = view_.peers(i);
-    for (std::size_t k = 0; k < list.size(); ++k) {
-      if (pred(list[k])) return view_.peers_offset(i) + static_cast<std::uint32_t>(k * bcfg::kEdgeRowSize);
-    }
-    return std::nullopt;
-  }
-
   // validate_profile_config reports one PROFILE_ROLE_MISSING per missing
   // role, in catalog order, all at the profile row: name them in that order.
   std::string word_missing_profile_role() {
@@ -253,7 +221,7 @@ std::vector<PolicyFinding> check_policy(const bcfg::View& view, const rootd::Sou
   std::vector<PolicyFinding> findings;
   for (std::size_t k = 0; k < errors.size(); ++k) {
     const rootd::Error& e = errors[k];
-    PolicyFinding f{e, worder.refine(e, place_offset(view.bytes(), e.offset)), {}};
+    PolicyFinding f{e, worder.place_of(e), {}};
     const bool cycle = k >= config_errors && e.reason == Reason::ORDER_CYCLE;
     f.message = cycle ? worder.word_cycle(*planned.order) : worder.word(e, f.place);
     findings.push_back(std::move(f));

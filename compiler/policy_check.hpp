@@ -16,8 +16,8 @@ namespace bcfg_tool {
 
 struct PolicyFinding {
   rootd::Error error;  // as the policy layer reported it (offset into the blob)
-  BlobPlace place;     // what the error is about, refined past the row start where the reason
-                       // names a field (role, launch, block, path, ...)
+  BlobPlace place;     // the row or list entry the error's location names, with the field the
+                       // reason is about (role, launch, block, path, ...) where one applies
   std::string message;
 };
 

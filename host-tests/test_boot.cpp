@@ -627,8 +627,8 @@ TEST_CASE("a plan that fails names the reason and the service the engine reports
     CHECK(p.error.in_config);
     const auto b = boot(cfg);
     CHECK(b.run.reason == p.error.error.reason);
-    const std::uint16_t s = rootd::boot::service_at_offset(
-        *rootd::bcfg::parse(rootd::Bytes(cfg.blob.data(), cfg.blob.size())), p.error.error.offset);
+    const std::uint16_t s =
+        rootd::owner_of(*rootd::bcfg::parse(rootd::Bytes(cfg.blob.data(), cfg.blob.size())), p.error.error);
     REQUIRE(s < cfg.services.size());
     CHECK(b.run.failed_service == cfg.services[s].name);
     CHECK(b.audit.leak_count() == 0);

@@ -433,7 +433,7 @@ TEST_CASE("sources come from the handoff inventory") {
   const auto errors = envelope_errors(config, sources, s.set);
   REQUIRE(errors.size() == 1);
   CHECK(errors[0].reason == Reason::ENVELOPE_SOURCE_MISMATCH);
-  CHECK(rootd::service_for_offset(config, errors[0].offset) == config.find_service("pagerd"));
+  CHECK(rootd::owner_of(config, errors[0]) == config.find_service("pagerd"));
   // rootd's streaming form, straight from the handoff, agrees.
   std::vector<rootd::Error> streamed;
   CHECK_FALSE(rootd::validate_envelopes(config, hp, [&](rootd::Error e) {
@@ -470,10 +470,10 @@ TEST_CASE("errors carry the offset of the row at fault, which names the service"
   REQUIRE(errors.size() == 2);
   CHECK(errors[0].reason == Reason::ROLE_UNKNOWN);
   CHECK(errors[0].offset == v.service_offset(v.find_service("beta")));
-  CHECK(rootd::service_for_offset(v, errors[0].offset) == v.find_service("beta"));
+  CHECK(rootd::owner_of(v, errors[0]) == v.find_service("beta"));
   CHECK(errors[1].reason == Reason::PEER_NOT_PERMITTED);
   CHECK(errors[1].offset == v.peers_offset(v.find_service("alpha")));
-  CHECK(rootd::service_for_offset(v, errors[1].offset) == v.find_service("alpha"));
+  CHECK(rootd::owner_of(v, errors[1]) == v.find_service("alpha"));
   // FirstError stops at the first one.
   rootd::FirstError first;
   CHECK_FALSE(rootd::validate_config(v, first));
@@ -495,11 +495,17 @@ TEST_CASE("errors carry the offset of the row at fault, which names the service"
   CHECK(storage_errors[1].reason == Reason::MOUNT_PATH_TRAILING_SLASH);
   CHECK(storage_errors[2].reason == Reason::MOUNT_ROOT_MISSING);
   for (const rootd::Error& e : storage_errors) {
-    CHECK(rootd::service_for_offset(vs, e.offset) != rootd::bcfg::kNoIndex);
+    CHECK(rootd::owner_of(vs, e) != rootd::bcfg::kNoIndex);
   }
-  CHECK(rootd::service_for_offset(vs, storage_errors[0].offset) == vs.find_service("ramfsd"));
-  CHECK(rootd::service_for_offset(vs, storage_errors[2].offset) == vs.find_service("vfsd"));
-  CHECK(rootd::service_for_offset(vs, 0) == rootd::bcfg::kNoIndex);
+  CHECK(rootd::owner_of(vs, storage_errors[0]) == vs.find_service("ramfsd"));
+  CHECK(rootd::owner_of(vs, storage_errors[2]) == vs.find_service("vfsd"));
+  // Ownership follows the typed location, never the offset alone: an error
+  // of another blob, or one with no location, has no owner even when its
+  // offset happens to equal a service row's.
+  const std::uint32_t row = vs.service_offset(vs.find_service("ramfsd"));
+  CHECK(rootd::owner_of(vs, rootd::Error{Reason::MODULE_BOOT_CONFIG_MISSING, row}) == rootd::bcfg::kNoIndex);
+  CHECK(rootd::owner_of(vs, rootd::handoff_error(Reason::INVENTORY_CSPACE_TOO_SMALL, row)) == rootd::bcfg::kNoIndex);
+  CHECK(rootd::owner_of(vs, rootd::profile_error(vs, Reason::PROFILE_ROLE_MISSING)) == rootd::bcfg::kNoIndex);
 }
 
 static void envelope_rules() {
@@ -604,7 +610,7 @@ static void envelope_rules() {
     CHECK(has(errors, m.expected));
     for (const rootd::Error& e : errors) {
       if (e.reason != Reason::ENVELOPE_COUNT_MISMATCH) {
-        CHECK(rootd::service_for_offset(config, e.offset) != rootd::bcfg::kNoIndex);
+        CHECK(rootd::owner_of(config, e) != rootd::bcfg::kNoIndex);
       }
     }
   }
@@ -673,8 +679,9 @@ static void inventory_rules() {
     // ...with the offset in the blob the reason says.
     const bool in_handoff = rootd::offset_is_in_handoff(c.expected);
     CHECK(errors[0].offset <= (in_handoff ? h.bytes().size() : config.bytes().size()));
+    CHECK(errors[0].blob == (in_handoff ? rootd::Blob::HANDOFF : rootd::Blob::CONFIG));
     if (c.expected == Reason::MODULE_SERVICE_IMAGE_MISSING) {
-      CHECK(rootd::service_for_offset(config, errors[0].offset) == config.find_service("memd"));
+      CHECK(rootd::owner_of(config, errors[0]) == config.find_service("memd"));
     }
   }
   // The slot field of the entry at fault.

@@ -215,7 +215,29 @@ TEST_CASE("every ordering rejection is reached and all errors are reported toget
   CHECK_FALSE(p.ok);
   const std::set<Reason> expected{Reason::ORDER_SELF_DEPENDENCY, Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE};
   CHECK(p.reasons() == expected);
-  CHECK(p.errors.size() == 3);
+  REQUIRE(p.errors.size() == 3);
+  // Each error is located at the `after` entry at fault, foundation errors
+  // first, then the self entries in service order; owner_of names the
+  // service whose list it is.
+  const rootd::bcfg::View& v = p.view;
+  const struct {
+    Reason reason;
+    const char* service;
+  } want[] = {{Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE, "memd"},
+              {Reason::ORDER_SELF_DEPENDENCY, "other"},
+              {Reason::ORDER_SELF_DEPENDENCY, "self"}};
+  for (std::size_t k = 0; k < 3; ++k) {
+    const rootd::Error& e = p.errors[k];
+    const std::uint16_t s = v.find_service(want[k].service);
+    INFO(k);
+    CHECK(e.reason == want[k].reason);
+    CHECK(e.blob == rootd::Blob::CONFIG);
+    CHECK(e.subject == rootd::Subject::AFTER_ENTRY);
+    CHECK(e.index == s);
+    CHECK(e.entry == 0);
+    CHECK(e.offset == v.after_offset(s));
+    CHECK(rootd::owner_of(v, e) == s);
+  }
 
   // Together with the cycle test above, the whole ordering block is covered.
   std::set<Reason> defined;

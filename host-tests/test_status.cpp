@@ -29,6 +29,20 @@ static_assert(half(8).ok() && half(8).value() == 4);
 static_assert(!half(7).ok() && half(7).error().offset == 7);
 static_assert(half(7).error().status() == Status::INTERNAL_ERROR);
 
+// {reason, offset} (how the parsers build errors) leaves the location
+// unknown; the location takes part in equality, so the same byte offset in
+// the two blobs, or about two subjects, never compares equal.
+namespace {
+constexpr rootd::Error kBare{Reason::INTERNAL_STATE, 7};
+constexpr rootd::Error kInConfig{Reason::INTERNAL_STATE, 7, rootd::Blob::CONFIG, rootd::Subject::SERVICE, 3};
+}  // namespace
+static_assert(kBare.blob == rootd::Blob::UNKNOWN && kBare.subject == rootd::Subject::NONE);
+static_assert(kBare.index == rootd::kNoSubjectIndex && kBare.entry == rootd::kNoSubjectIndex);
+static_assert(kInConfig.entry == rootd::kNoSubjectIndex);
+static_assert(!(kBare == kInConfig));
+static_assert(!(kInConfig == rootd::Error{Reason::INTERNAL_STATE, 7, rootd::Blob::HANDOFF, rootd::Subject::SERVICE, 3}));
+static_assert(kInConfig == rootd::Error{Reason::INTERNAL_STATE, 7, rootd::Blob::CONFIG, rootd::Subject::SERVICE, 3});
+
 TEST_CASE("every reason has an upper-case marker name, a stable number and a failing status") {
   std::set<std::string> names;
   std::set<unsigned> numbers;

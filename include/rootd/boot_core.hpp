@@ -217,7 +217,7 @@ struct Core {
   }
   // The one place a config error becomes a failure: its offset names the
   // service row it is about.
-  constexpr void fail_config(Error e) { fail(e.reason, service_at_offset(cfg, e.offset), e.offset); }
+  constexpr void fail_config(Error e) { fail(e.reason, owner_of(cfg, e), e.offset); }
 
   // ---- the plan and the launch queue -------------------------------------------
 

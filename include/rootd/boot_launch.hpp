@@ -184,7 +184,7 @@ class LaunchUnit {
   // The service's transfers into the launch buffer. Integration hooks may
   // spoil them on purpose afterwards.
   constexpr bool load_transfers(Core<Variant, N>& c) {
-    auto envelope = synthesize_envelope(c.cfg, sources_from(c.handoff), service_,
+    auto envelope = synthesize_envelope(c.cfg, c.st.plan.roles, sources_from(c.handoff), service_,
                                         std::span<Transfer>(c.st.transfers, kMaxTransfersPerEnvelope), 0);
     if (!envelope.ok()) return false;
     std::size_t count = envelope.value().transfer_count;

@@ -23,9 +23,11 @@
 #include "rootd/handoff.hpp"
 #include "rootd/inventory.hpp"
 #include "rootd/ordering.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/policy.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
+#include "rootd/service_roles.hpp"
 #include "rootd/sink.hpp"
 
 namespace rootd::boot {
@@ -72,7 +74,8 @@ template <std::size_t N>
 struct BootPlan {
   static constexpr std::size_t kCapacity = N;
 
-  OrderPlan order;  // dependencies, dependents, launch order, waves
+  ServiceRoles roles;  // every service's role, resolved once for every stage
+  OrderPlan order;     // dependencies, dependents, launch order, waves
   ServicePlan services[N] = {};
   std::uint16_t service_count = 0;
   std::uint16_t probe_count = 0;
@@ -82,16 +85,6 @@ struct BootPlan {
 
   constexpr const Role& role_of(std::size_t s) const { return kRoles[services[s].role]; }
 };
-
-// The service owning a config row offset (an Error's offset), or kNoIndex.
-constexpr std::uint16_t service_at_offset(const bcfg::View& cfg, std::uint32_t offset) {
-  const std::size_t n = cfg.service_count();
-  if (n == 0) return bcfg::kNoIndex;
-  const std::uint32_t first = cfg.service_offset(0);
-  const std::uint32_t row = n > 1 ? cfg.service_offset(1) - first : bcfg::kServiceRowSize;
-  if (offset < first || offset >= first + row * n) return bcfg::kNoIndex;
-  return static_cast<std::uint16_t>((offset - first) / row);
-}
 
 // ---- planning ----------------------------------------------------------------------
 
@@ -151,7 +144,7 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
     if (sp.launch == LaunchPath::PROBE) ++plan.probe_count;
     // procd spawns the probe with what it needs; rootd copies nothing.
     if (sp.launch == LaunchPath::PROBE) continue;
-    const Result<Envelope> envelope = synthesize_envelope(cfg, sources, s, scratch, 0);
+    const Result<Envelope> envelope = synthesize_envelope(cfg, plan.roles, sources, s, scratch, 0);
     if (!envelope.ok()) return PlanError{Error{Reason::INTERNAL_STATE, cfg.service_offset(s)}, true};
     sp.transfer_count = static_cast<std::uint16_t>(envelope.value().transfer_count);
   }
@@ -180,23 +173,24 @@ constexpr PlanError plan_stage(PlanStage stage, const handoff::View& h, const bc
   FirstError first;
   switch (stage) {
     case PlanStage::CONFIG:
-      if (!validate_config(cfg, first)) return detail::plan_failure(first, true);
+      resolve_roles(cfg, plan.roles);
+      if (!validate_config(cfg, plan.roles, first)) return detail::plan_failure(first, true);
       if (cfg.service_count() > N) return PlanError{Error{Reason::INTERNAL_CAPACITY, 0}, false};
       plan.service_count = static_cast<std::uint16_t>(cfg.service_count());
       return {};
     case PlanStage::MODULES:
-      if (!validate_modules(cfg, h, first)) return detail::plan_failure(first, true);
+      if (!validate_modules(cfg, plan.roles, h, first)) return detail::plan_failure(first, true);
       return {};
     case PlanStage::ENVELOPES: {
-      if (!validate_inventory(cfg, h, first)) return detail::plan_failure(first, false);
+      if (!validate_inventory(cfg, plan.roles, h, first)) return detail::plan_failure(first, false);
       // Streaming validation: the whole set is checked without storing it;
       // each envelope is synthesized again at its launch.
       FirstError envelopes;
-      if (!validate_envelopes(cfg, h, envelopes)) return detail::plan_failure(envelopes, true);
+      if (!validate_envelopes(cfg, plan.roles, h, envelopes)) return detail::plan_failure(envelopes, true);
       return {};
     }
     case PlanStage::ORDER:
-      if (!plan_order(cfg, plan.order, first)) return detail::plan_failure(first, true);
+      if (!plan_order(cfg, plan.roles, plan.order, first)) return detail::plan_failure(first, true);
       return detail::resolve_services(h, cfg, plan, scratch);
   }
   return PlanError{Error{Reason::INTERNAL_STATE, 0}, false};

@@ -40,8 +40,10 @@
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
+#include "rootd/service_roles.hpp"
 #include "rootd/sink.hpp"
 #include "rootd/storage.hpp"
 
@@ -135,26 +137,25 @@ struct EnvelopeStorage {
 };
 
 namespace detail {
-constexpr Transfer make_transfer(AuthorityKind kind, std::uint32_t local, std::uint32_t source,
-                                 std::uint32_t rights, std::uint32_t source_rights) {
-  Transfer t;
-  t.op = abi::CapOp::COPY_ATTENUATED;
-  t.authority = kind;
-  t.local_slot = local;
-  t.source_slot = source;
-  t.rights = rights;
-  t.source_rights = source_rights;
-  return t;
-}
-
-// Appends transfers to `out` from `used` on; INTERNAL_CAPACITY when full.
+// Appends transfers to `out` from `used` on; nullptr (INTERNAL_CAPACITY)
+// when full. Each transfer is written in place, field by field: building it
+// on the stack and copying it in made every envelope wait on store
+// forwarding, a third of validate_envelopes at scale.
 class TransferSink {
  public:
   constexpr TransferSink(std::span<Transfer> out, std::size_t used) : out_(out), used_(used) {}
-  constexpr bool push(const Transfer& t) {
-    if (used_ >= out_.size()) return false;
-    out_[used_++] = t;
-    return true;
+  constexpr Transfer* add(AuthorityKind kind, std::uint32_t local, std::uint32_t source, std::uint32_t rights,
+                          std::uint32_t source_rights) {
+    if (used_ >= out_.size()) return nullptr;
+    Transfer& t = out_[used_++];
+    t = Transfer{};
+    t.op = abi::CapOp::COPY_ATTENUATED;
+    t.authority = kind;
+    t.local_slot = local;
+    t.source_slot = source;
+    t.rights = rights;
+    t.source_rights = source_rights;
+    return &t;
   }
   constexpr std::size_t used() const { return used_; }
 
@@ -164,33 +165,33 @@ class TransferSink {
 };
 }  // namespace detail
 
-// Service i's envelope, its transfers appended to `out` from `used` on.
-// Expects a config that passed validate_config(); fails only with
-// ROLE_UNKNOWN (offset: the service row) or INTERNAL_CAPACITY.
-constexpr Result<Envelope> synthesize_envelope(const bcfg::View& config, const Sources& sources, std::size_t i,
-                                               std::span<Transfer> out, std::size_t used) {
-  const std::uint32_t row = config.service_offset(i);
-  const Role* r = service_role(config, i);
-  if (r == nullptr) return Error{Reason::ROLE_UNKNOWN, row};
+namespace detail {
+// The synthesis of one envelope; `role_of(j)` gives service j's role or
+// nullptr (a shared table, or a name lookup for one-off callers).
+// `peers` is config.peers(i); `storage` is scratch for its storage peers.
+template <class RoleOf>
+constexpr Result<Envelope> synthesize_envelope_with(const bcfg::View& config, RoleOf&& role_of,
+                                                    const Sources& sources, std::size_t i, std::span<Transfer> out,
+                                                    std::size_t used, const bcfg::IndexList& peers,
+                                                    std::span<std::uint16_t, kMaxStoragePeers> storage) {
+  const Role* r = role_of(i);
+  if (r == nullptr) return service_error(config, Reason::ROLE_UNKNOWN, i);
   Envelope e;
   e.service = static_cast<std::uint16_t>(i);
   e.role = r->id;
   e.primary_slot = primary_control_slot(*r);
   e.window = r->window;
   e.first_transfer = static_cast<std::uint32_t>(used);
-  detail::TransferSink sink(out, used);
-  const Error full{Reason::INTERNAL_CAPACITY, row};
+  TransferSink sink(out, used);
+  const Error full = service_error(config, Reason::INTERNAL_CAPACITY, i);
 
-  Transfer own = detail::make_transfer(AuthorityKind::SERVICE_ENDPOINT, abi::kServiceEndpointLocalSlot,
-                                       sources.service_endpoint(i), kServiceEndpointRights,
-                                       sources.endpoint_rights);
-  own.peer = static_cast<std::uint16_t>(i);
-  if (!sink.push(own)) return full;
+  Transfer* own = sink.add(AuthorityKind::SERVICE_ENDPOINT, abi::kServiceEndpointLocalSlot,
+                           sources.service_endpoint(i), kServiceEndpointRights, sources.endpoint_rights);
+  if (own == nullptr) return full;
+  own->peer = static_cast<std::uint16_t>(i);
 
   // Merge the ascending `peers` list with the ascending storage-bound list.
-  std::array<std::uint16_t, kMaxStoragePeers> storage{};
-  const std::size_t storage_count = storage_peers(config, i, storage);
-  const bcfg::IndexList peers = config.peers(i);
+  const std::size_t storage_count = config.provider_count() == 0 ? 0 : storage_peers_of(config, r, i, storage);
   std::size_t a = 0;
   std::size_t b = 0;
   std::uint32_t next_slot = kFirstPeerLocalSlot;
@@ -204,32 +205,55 @@ constexpr Result<Envelope> synthesize_envelope(const bcfg::View& config, const S
       bound = true;
       if (a < peers.size() && peers[a] == j) ++a;
     }
-    const Role* rj = service_role(config, j);
-    if (rj == nullptr) return Error{Reason::ROLE_UNKNOWN, config.service_offset(j)};
-    Transfer t = detail::make_transfer(bound ? AuthorityKind::STORAGE_ENDPOINT : AuthorityKind::PEER_ENDPOINT,
-                                       next_slot++, sources.service_endpoint(j), kPeerRights,
-                                       sources.endpoint_rights);
-    t.peer = j;
-    t.peer_role = rj->id;
-    if (!sink.push(t)) return full;
+    const Role* rj = role_of(j);
+    if (rj == nullptr) return service_error(config, Reason::ROLE_UNKNOWN, j);
+    Transfer* t = sink.add(bound ? AuthorityKind::STORAGE_ENDPOINT : AuthorityKind::PEER_ENDPOINT, next_slot++,
+                           sources.service_endpoint(j), kPeerRights, sources.endpoint_rights);
+    if (t == nullptr) return full;
+    t->peer = j;
+    t->peer_role = rj->id;
   }
 
   if (r->image_frame) {
-    const Transfer t = detail::make_transfer(AuthorityKind::IMAGE_FRAME, kImageFrameLocalSlot, sources.image_frame,
-                                             kImageFrameRights, sources.image_frame_rights);
-    if (!sink.push(t)) return full;
+    if (sink.add(AuthorityKind::IMAGE_FRAME, kImageFrameLocalSlot, sources.image_frame, kImageFrameRights,
+                 sources.image_frame_rights) == nullptr) {
+      return full;
+    }
   }
-  for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
+  const bool has_dedicated = r->primary.has_value() || r->extra_count != 0;
+  for (std::size_t k = 0; has_dedicated && k < kEndpointKindCount; ++k) {
     const auto kind = static_cast<EndpointKind>(k);
     const std::uint32_t rights = dedicated_rights(*r, kind);
     if (rights == 0) continue;
-    Transfer t = detail::make_transfer(AuthorityKind::DEDICATED_ENDPOINT, endpoint_info(kind).local_slot,
-                                       sources.dedicated[k], rights, sources.endpoint_rights);
-    t.endpoint = kind;
-    if (!sink.push(t)) return full;
+    Transfer* t = sink.add(AuthorityKind::DEDICATED_ENDPOINT, endpoint_info(kind).local_slot, sources.dedicated[k],
+                           rights, sources.endpoint_rights);
+    if (t == nullptr) return full;
+    t->endpoint = kind;
   }
   e.transfer_count = static_cast<std::uint32_t>(sink.used() - used);
   return e;
+}
+}  // namespace detail
+
+// Service i's envelope, its transfers appended to `out` from `used` on.
+// Expects a config that passed validate_config(); fails only with
+// ROLE_UNKNOWN (at the service row) or INTERNAL_CAPACITY. `roles` must be
+// resolve_roles(config).
+constexpr Result<Envelope> synthesize_envelope(const bcfg::View& config, const ServiceRoles& roles,
+                                               const Sources& sources, std::size_t i, std::span<Transfer> out,
+                                               std::size_t used) {
+  std::array<std::uint16_t, kMaxStoragePeers> storage{};
+  return detail::synthesize_envelope_with(
+      config, [&roles](std::size_t j) { return roles.role(j); }, sources, i, out, used, config.peers(i), storage);
+}
+
+// One envelope with no shared table (boot: at each launch): looks up only
+// the roles of service i and of its peers, by name.
+constexpr Result<Envelope> synthesize_envelope(const bcfg::View& config, const Sources& sources, std::size_t i,
+                                               std::span<Transfer> out, std::size_t used) {
+  std::array<std::uint16_t, kMaxStoragePeers> storage{};
+  return detail::synthesize_envelope_with(
+      config, [&config](std::size_t j) { return service_role(config, j); }, sources, i, out, used, config.peers(i), storage);
 }
 
 // Every service's envelope, in service-index order.
@@ -237,10 +261,12 @@ constexpr Result<EnvelopeSet> synthesize_envelopes(const bcfg::View& config, con
                                                    std::span<Envelope> envelopes, std::span<Transfer> transfers) {
   EnvelopeSet set{envelopes, transfers, 0, 0};
   if (config.service_count() > envelopes.size()) {
-    return Error{Reason::INTERNAL_CAPACITY, config.section_offset(bcfg::Section::SERVICES)};
+    return services_error(config, Reason::INTERNAL_CAPACITY);
   }
+  ServiceRoles roles;
+  resolve_roles(config, roles);
   for (std::size_t i = 0; i < config.service_count(); ++i) {
-    const Result<Envelope> e = synthesize_envelope(config, sources, i, transfers, set.transfer_count);
+    const Result<Envelope> e = synthesize_envelope(config, roles, sources, i, transfers, set.transfer_count);
     if (!e) return e.error();
     envelopes[i] = *e;
     set.envelope_count = i + 1;
@@ -295,40 +321,41 @@ constexpr bool source_matches(const Sources& sources, const Transfer& t) {
 }
 
 template <class Sink>
-constexpr bool check_peer_transfer(const bcfg::View& config, std::size_t i, const Transfer& t,
-                                   std::span<const std::uint16_t> storage, std::uint32_t row,
-                                   Reporter<Sink>& report) {
-  if (t.peer >= config.service_count() || t.peer == i) return report(Reason::ENVELOPE_PEER_INDEX_INVALID, row);
-  const Role* owner = service_role(config, t.peer);
-  if (owner == nullptr || owner->id != t.peer_role) return report(Reason::ENVELOPE_PEER_ROLE_MISMATCH, row);
+constexpr bool check_peer_transfer(const bcfg::View& config, const ServiceRoles& roles, std::size_t i,
+                                   const Transfer& t, const bcfg::IndexList& peers,
+                                   std::span<const std::uint16_t> storage, Reporter<Sink>& report) {
+  auto fail = [&](Reason r) { return report(service_error(config, r, i)); };
+  if (t.peer >= config.service_count() || t.peer == i) return fail(Reason::ENVELOPE_PEER_INDEX_INVALID);
+  const Role* owner = roles.role(t.peer);
+  if (owner == nullptr || owner->id != t.peer_role) return fail(Reason::ENVELOPE_PEER_ROLE_MISMATCH);
   bool bound = false;
   for (std::uint16_t s : storage) bound = bound || s == t.peer;
   bool listed = false;
-  for (std::uint16_t p : config.peers(i)) listed = listed || p == t.peer;
+  for (std::uint16_t p : peers) listed = listed || p == t.peer;
   const bool expected = bound ? t.authority == AuthorityKind::STORAGE_ENDPOINT
                               : listed && t.authority == AuthorityKind::PEER_ENDPOINT;
-  if (!expected) return report(Reason::ENVELOPE_PEER_NOT_CONFIGURED, row);
+  if (!expected) return fail(Reason::ENVELOPE_PEER_NOT_CONFIGURED);
   return true;
 }
 
 template <class Sink>
-constexpr bool check_envelope(const bcfg::View& config, const Sources& sources, std::size_t i, const Envelope& e,
-                              std::span<const Transfer> transfers, DedicatedHolders& dedicated,
-                              Reporter<Sink>& report) {
-  const std::uint32_t row = config.service_offset(i);
-  if (e.service != i) return report(Reason::ENVELOPE_IDENTITY_MISMATCH, row);
-  const Role* r = service_role(config, i);
-  if (r == nullptr || r->id != e.role) return report(Reason::ENVELOPE_ROLE_MISMATCH, row);
-  if (e.window != r->window && !report(Reason::ENVELOPE_WINDOW_MISMATCH, row)) return false;
-  if (e.primary_slot != primary_control_slot(*r) && !report(Reason::ENVELOPE_PRIMARY_SLOT_MISMATCH, row)) {
+constexpr bool check_envelope(const bcfg::View& config, const ServiceRoles& roles, const Sources& sources,
+                              std::size_t i, const Envelope& e, std::span<const Transfer> transfers,
+                              DedicatedHolders& dedicated, const bcfg::IndexList& peers,
+                              std::span<std::uint16_t, kMaxStoragePeers> storage_buffer, Reporter<Sink>& report) {
+  auto fail = [&](Reason r) { return report(service_error(config, r, i)); };
+  if (e.service != i) return fail(Reason::ENVELOPE_IDENTITY_MISMATCH);
+  const Role* r = roles.role(i);
+  if (r == nullptr || r->id != e.role) return fail(Reason::ENVELOPE_ROLE_MISMATCH);
+  if (e.window != r->window && !fail(Reason::ENVELOPE_WINDOW_MISMATCH)) return false;
+  if (e.primary_slot != primary_control_slot(*r) && !fail(Reason::ENVELOPE_PRIMARY_SLOT_MISMATCH)) {
     return false;
   }
   // Distinct slots inside the window plus the service endpoint: more
   // transfers than that must collide somewhere.
-  if (transfers.size() > r->window.count + 1) return report(Reason::ENVELOPE_SLOT_COLLISION, row);
+  if (transfers.size() > r->window.count + 1) return fail(Reason::ENVELOPE_SLOT_COLLISION);
 
-  std::array<std::uint16_t, kMaxStoragePeers> storage_buffer{};
-  const std::size_t storage_count = storage_peers(config, i, storage_buffer);
+  const std::size_t storage_count = storage_peers(config, roles, i, storage_buffer);
   const std::span<const std::uint16_t> storage(storage_buffer.data(), storage_count);
 
   std::array<std::uint64_t, kWindowBitmapWords> used{};
@@ -338,20 +365,20 @@ constexpr bool check_envelope(const bcfg::View& config, const Sources& sources, 
   for (std::size_t k = 0; k < transfers.size(); ++k) {
     const Transfer& t = transfers[k];
     if (Check c = authorize(*r, t); !ok(c)) {
-      if (!report(c.reason, row)) return false;
+      if (!fail(c.reason)) return false;
       continue;
     }
     if (t.authority == AuthorityKind::SERVICE_ENDPOINT) {
       ++service_endpoints;
-      if (t.peer != i && !report(Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID, row)) return false;
+      if (t.peer != i && !fail(Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID)) return false;
     } else {
       const std::uint32_t bit = t.local_slot - r->window.first;
       std::uint64_t& word = used[bit / 64];
       const std::uint64_t mask = std::uint64_t{1} << (bit % 64);
-      if ((word & mask) != 0 && !report(Reason::ENVELOPE_SLOT_COLLISION, row)) return false;
+      if ((word & mask) != 0 && !fail(Reason::ENVELOPE_SLOT_COLLISION)) return false;
       word |= mask;
     }
-    if (!source_matches(sources, t) && !report(Reason::ENVELOPE_SOURCE_MISMATCH, row)) return false;
+    if (!source_matches(sources, t) && !fail(Reason::ENVELOPE_SOURCE_MISMATCH)) return false;
     switch (t.authority) {
       case AuthorityKind::SERVICE_ENDPOINT: break;
       case AuthorityKind::IMAGE_FRAME: has_image_frame = true; break;
@@ -361,18 +388,18 @@ constexpr bool check_envelope(const bcfg::View& config, const Sources& sources, 
         const std::uint32_t kind_bit = std::uint32_t{1} << kind;
         const bool receives = (t.rights & abi::RIGHT_RECEIVE) != 0;
         const bool repeated = dedicated.holders[kind].has(r->id) || (receives && (dedicated.receiving & kind_bit) != 0);
-        if (repeated && !report(Reason::ENVELOPE_DEDICATED_REPEATED, row)) return false;
+        if (repeated && !fail(Reason::ENVELOPE_DEDICATED_REPEATED)) return false;
         dedicated.holders[kind] = dedicated.holders[kind].with(r->id);
         if (receives) dedicated.receiving |= kind_bit;
         break;
       }
       case AuthorityKind::PEER_ENDPOINT:
       case AuthorityKind::STORAGE_ENDPOINT: {
-        if (!check_peer_transfer(config, i, t, storage, row, report)) return false;
+        if (!check_peer_transfer(config, roles, i, t, peers, storage, report)) return false;
         for (std::size_t m = 0; m < k; ++m) {
           const Transfer& earlier = transfers[m];
           if (is_wired(earlier.authority) && earlier.peer == t.peer &&
-              !report(Reason::ENVELOPE_PEER_REPEATED, row)) {
+              !fail(Reason::ENVELOPE_PEER_REPEATED)) {
             return false;
           }
         }
@@ -380,9 +407,9 @@ constexpr bool check_envelope(const bcfg::View& config, const Sources& sources, 
       }
     }
   }
-  if (service_endpoints != 1 && !report(Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID, row)) return false;
-  if (r->primary.has_value() && !has_primary && !report(Reason::ENVELOPE_PRIMARY_MISSING, row)) return false;
-  if (r->image_frame && !has_image_frame && !report(Reason::ENVELOPE_IMAGE_FRAME_MISSING, row)) return false;
+  if (service_endpoints != 1 && !fail(Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID)) return false;
+  if (r->primary.has_value() && !has_primary && !fail(Reason::ENVELOPE_PRIMARY_MISSING)) return false;
+  if (r->image_frame && !has_image_frame && !fail(Reason::ENVELOPE_IMAGE_FRAME_MISSING)) return false;
   // Every configured peer and every provider-bound service arrives.
   auto delivered = [&](std::uint16_t j) {
     for (const Transfer& t : transfers) {
@@ -390,39 +417,51 @@ constexpr bool check_envelope(const bcfg::View& config, const Sources& sources, 
     }
     return false;
   };
-  for (std::uint16_t j : config.peers(i)) {
-    if (j != i && !delivered(j) && !report(Reason::ENVELOPE_PEER_MISSING, row)) return false;
+  for (std::uint16_t j : peers) {
+    if (j != i && !delivered(j) && !fail(Reason::ENVELOPE_PEER_MISSING)) return false;
   }
   for (std::uint16_t j : storage) {
-    if (!delivered(j) && !report(Reason::ENVELOPE_PEER_MISSING, row)) return false;
+    if (!delivered(j) && !fail(Reason::ENVELOPE_PEER_MISSING)) return false;
   }
   return true;
 }
 
 }  // namespace detail
 
-// The whole set against the config and the sources. Offsets: the service
-// row of the envelope at fault.
+// The whole set against the config and the sources. Locations: the service
+// row of the envelope at fault, or the service table for a count mismatch.
 template <class Sink>
-constexpr bool validate_envelopes(const bcfg::View& config, const Sources& sources, const EnvelopeSet& set,
-                                  Sink&& sink) {
+constexpr bool validate_envelopes(const bcfg::View& config, const ServiceRoles& roles, const Sources& sources,
+                                  const EnvelopeSet& set, Sink&& sink) {
   detail::Reporter<Sink> report(sink);
   if (set.envelope_count != config.service_count() || set.envelope_count > set.envelopes.size() ||
       set.transfer_count > set.transfers.size()) {
-    report(Reason::ENVELOPE_COUNT_MISMATCH, config.section_offset(bcfg::Section::SERVICES));
+    report(services_error(config, Reason::ENVELOPE_COUNT_MISMATCH));
     return false;
   }
   detail::DedicatedHolders dedicated{};
+  std::array<std::uint16_t, kMaxStoragePeers> storage{};  // scratch, refilled per service
   for (std::size_t i = 0; i < set.envelope_count; ++i) {
     const Envelope& e = set.envelopes[i];
     if (e.first_transfer > set.transfer_count || e.transfer_count > set.transfer_count - e.first_transfer) {
-      if (!report(Reason::INTERNAL_STATE, config.service_offset(i))) return false;
+      if (!report(service_error(config, Reason::INTERNAL_STATE, i))) return false;
       continue;
     }
     const std::span<const Transfer> transfers(set.transfers.data() + e.first_transfer, e.transfer_count);
-    if (!detail::check_envelope(config, sources, i, e, transfers, dedicated, report)) return false;
+    if (!detail::check_envelope(config, roles, sources, i, e, transfers, dedicated, config.peers(i), storage,
+                                report)) {
+      return false;
+    }
   }
   return report.clean();
+}
+
+template <class Sink>
+constexpr bool validate_envelopes(const bcfg::View& config, const Sources& sources, const EnvelopeSet& set,
+                                  Sink&& sink) {
+  ServiceRoles roles;
+  resolve_roles(config, roles);
+  return validate_envelopes(config, roles, sources, set, sink);
 }
 
 // rootd's form: sources from the handoff, each envelope synthesized into a
@@ -432,21 +471,34 @@ constexpr bool validate_envelopes(const bcfg::View& config, const Sources& sourc
 // other error. boot: rootd synthesizes each envelope again when it launches
 // the service (synthesize_envelope), with the same result.
 template <class Sink>
-constexpr bool validate_envelopes(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
+constexpr bool validate_envelopes(const bcfg::View& config, const ServiceRoles& roles, const handoff::View& h,
+                                  Sink&& sink) {
   detail::Reporter<Sink> report(sink);
   const Sources sources = sources_from(h);
   detail::DedicatedHolders dedicated{};
   std::array<Transfer, kMaxTransfersPerEnvelope> buffer{};
+  std::array<std::uint16_t, kMaxStoragePeers> storage{};  // scratch, refilled per service
+  const auto role_of = [&roles](std::size_t j) { return roles.role(j); };
   for (std::size_t i = 0; i < config.service_count(); ++i) {
-    const Result<Envelope> e = synthesize_envelope(config, sources, i, buffer, 0);
+    const bcfg::IndexList peers = config.peers(i);
+    const Result<Envelope> e = detail::synthesize_envelope_with(config, role_of, sources, i, buffer, 0, peers, storage);
     if (!e) {
       if (!report(e.error())) return false;
       continue;
     }
     const std::span<const Transfer> transfers(buffer.data(), e->transfer_count);
-    if (!detail::check_envelope(config, sources, i, *e, transfers, dedicated, report)) return false;
+    if (!detail::check_envelope(config, roles, sources, i, *e, transfers, dedicated, peers, storage, report)) {
+      return false;
+    }
   }
   return report.clean();
+}
+
+template <class Sink>
+constexpr bool validate_envelopes(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
+  ServiceRoles roles;
+  resolve_roles(config, roles);
+  return validate_envelopes(config, roles, h, sink);
 }
 
 }  // namespace rootd

@@ -20,10 +20,14 @@
 // Modules: `boot-config`, every service's image, and the profile's modules
 // must be present by name.
 //
-// Offsets: INVENTORY_* and MODULE_BOOT_CONFIG_MISSING point into the handoff
-// blob (the slot field at fault, or the descriptor); MODULE_SERVICE_IMAGE_MISSING
-// into the bcfg blob (the service row), MODULE_PROFILE_MODULE_MISSING at the
-// bcfg profile row. offset_is_in_handoff() tells them apart.
+// Locations: INVENTORY_* and MODULE_BOOT_CONFIG_MISSING are in the handoff
+// blob (the slot field of the endpoint, module or descriptor at fault);
+// MODULE_SERVICE_IMAGE_MISSING is the config's service row,
+// MODULE_PROFILE_MODULE_MISSING its profile. Each Error says which blob;
+// offset_is_in_handoff() tells the same from the reason alone.
+//
+// validate_inventory and validate_modules also take the roles resolved once
+// (service_roles.hpp); their older forms resolve them.
 #pragma once
 
 #include <cstddef>
@@ -33,9 +37,11 @@
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/profiles.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
+#include "rootd/service_roles.hpp"
 #include "rootd/sink.hpp"
 
 namespace rootd {
@@ -62,24 +68,37 @@ constexpr bool is_canonical_endpoint_slot(std::uint32_t slot) {
   return delta % kDedicatedLocalSlotStride == 0 && delta / kDedicatedLocalSlotStride < kEndpointKindCount;
 }
 
-// Bit k set: some service of the config holds dedicated endpoint kind k.
-constexpr std::uint32_t required_endpoints(const bcfg::View& config) {
+// Bit k set: some role in `present` holds dedicated endpoint kind k.
+constexpr std::uint32_t required_endpoints(RoleSet present) {
   std::uint32_t mask = 0;
-  for (std::size_t i = 0; i < config.service_count(); ++i) {
-    const Role* r = find_role(config.service(i).role);
-    if (r == nullptr) continue;
-    for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
-      if (dedicated_rights(*r, static_cast<EndpointKind>(k)) != 0) mask |= std::uint32_t{1} << k;
+  for (const Role& r : kRoles) {
+    if (!present.has(r.id)) continue;
+    if (r.primary.has_value()) mask |= std::uint32_t{1} << static_cast<std::size_t>(*r.primary);
+    for (std::size_t e = 0; e < r.extra_count; ++e) {
+      if (r.extras[e].rights != 0) mask |= std::uint32_t{1} << static_cast<std::size_t>(r.extras[e].kind);
     }
   }
   return mask;
+}
+
+// Bit k set: some service of the config holds dedicated endpoint kind k.
+constexpr std::uint32_t required_endpoints(const bcfg::View& config) {
+  ServiceRoles roles;
+  resolve_roles(config, roles);
+  return required_endpoints(roles.present);
+}
+
+// An error about the handoff: the byte at fault, what it belongs to.
+constexpr Error handoff_error(Reason r, std::uint32_t offset, Subject subject = Subject::NONE,
+                              std::size_t index = kNoSubjectIndex) {
+  return Error{r, offset, Blob::HANDOFF, subject, static_cast<std::uint16_t>(index)};
 }
 
 // rootd reads its config from this module before any config exists.
 constexpr Result<handoff::Module> find_boot_config(const handoff::View& h) {
   const std::size_t at = h.find_module(kBootConfigModule);
   if (at == h.module_count()) {
-    return Error{Reason::MODULE_BOOT_CONFIG_MISSING, static_cast<std::uint32_t>(h.bytes().size())};
+    return handoff_error(Reason::MODULE_BOOT_CONFIG_MISSING, static_cast<std::uint32_t>(h.bytes().size()));
   }
   return h.module(at);
 }
@@ -102,11 +121,45 @@ constexpr std::uint32_t handoff_payload(const handoff::View& h, std::uint16_t ki
 }
 
 template <class Sink>
-constexpr bool check_other_slot(std::uint32_t slot, std::uint32_t at, Reporter<Sink>& report) {
-  if (slot == kLegacySlot) return report(Reason::INVENTORY_LEGACY_SLOT_POPULATED, at);
-  if (is_canonical_endpoint_slot(slot)) return report(Reason::INVENTORY_CANONICAL_SLOT_OCCUPIED, at);
+constexpr bool check_other_slot(std::uint32_t slot, std::uint32_t at, Subject subject, std::size_t index,
+                                Reporter<Sink>& report) {
+  if (slot == kLegacySlot) return report(handoff_error(Reason::INVENTORY_LEGACY_SLOT_POPULATED, at, subject, index));
+  if (is_canonical_endpoint_slot(slot)) {
+    return report(handoff_error(Reason::INVENTORY_CANONICAL_SLOT_OCCUPIED, at, subject, index));
+  }
   return true;
 }
+
+// h.find_module(name) != module_count(), trying first the entry after the
+// previous hit: service images usually follow the modules' name order, and
+// then a lookup costs one comparison instead of a binary search.
+class ModuleFinder {
+ public:
+  constexpr explicit ModuleFinder(const handoff::View& h)
+      : h_(h), entries_(handoff_payload(h, handoff::kKindModules)) {}
+  constexpr bool has(std::string_view name) {
+    if (next_ < h_.module_count() && name_at(next_) == name) {
+      ++next_;
+      return true;
+    }
+    const std::size_t at = h_.find_module(name);
+    if (at == h_.module_count()) return false;
+    next_ = at + 1;
+    return true;
+  }
+
+ private:
+  // h.module(i).name, without decoding the rest of the entry.
+  constexpr std::string_view name_at(std::size_t i) const {
+    const std::size_t at = entries_ + i * handoff::kModuleEntrySize;
+    return chars_at(h_.bytes(), at + handoff::kModuleNameOffset,
+                    byte_at(h_.bytes(), at + handoff::kModuleNameLengthOffset));
+  }
+
+  const handoff::View& h_;
+  std::size_t entries_;
+  std::size_t next_ = 0;
+};
 }  // namespace detail
 
 // The part of the inventory that needs no config (boot step 2, right after
@@ -120,28 +173,31 @@ constexpr bool validate_runtime_inventory(const handoff::View& h, Sink&& sink) {
     const auto at = static_cast<std::uint32_t>(endpoints + i * handoff::kEndpointEntrySize +
                                                handoff::kEndpointSlotOffset);
     if (e.slot == kLegacySlot) {
-      if (!report(Reason::INVENTORY_LEGACY_SLOT_POPULATED, at)) return false;
+      if (!report(handoff_error(Reason::INVENTORY_LEGACY_SLOT_POPULATED, at, Subject::ENDPOINT, i))) return false;
     } else if (e.slot != endpoint_info(e.kind).local_slot) {
-      if (!report(Reason::INVENTORY_ENDPOINT_NOT_CANONICAL, at)) return false;
+      if (!report(handoff_error(Reason::INVENTORY_ENDPOINT_NOT_CANONICAL, at, Subject::ENDPOINT, i))) return false;
     }
   }
   const std::uint32_t image = detail::handoff_payload(h, handoff::kKindImageFrame);
-  if (!detail::check_other_slot(h.image_frame().slot, image + handoff::kImageFrameSlotOffset, report)) return false;
+  if (!detail::check_other_slot(h.image_frame().slot, image + handoff::kImageFrameSlotOffset, Subject::DESCRIPTOR,
+                                kNoSubjectIndex, report)) {
+    return false;
+  }
   const std::uint32_t modules = detail::handoff_payload(h, handoff::kKindModules);
   for (std::size_t i = 0; i < h.module_count(); ++i) {
     const auto at = static_cast<std::uint32_t>(modules + i * handoff::kModuleEntrySize +
                                                handoff::kModuleFrameSlotOffset);
-    if (!detail::check_other_slot(h.module(i).frame_slot, at, report)) return false;
+    if (!detail::check_other_slot(h.module(i).frame_slot, at, Subject::MODULE, i, report)) return false;
   }
   const std::uint32_t untyped = detail::handoff_payload(h, handoff::kKindUntyped);
   for (std::size_t i = 0; i < h.untyped_count(); ++i) {
     const auto at = static_cast<std::uint32_t>(untyped + i * handoff::kUntypedEntrySize +
                                                handoff::kUntypedSlotOffset);
-    if (!detail::check_other_slot(h.untyped(i).slot, at, report)) return false;
+    if (!detail::check_other_slot(h.untyped(i).slot, at, Subject::DESCRIPTOR, i, report)) return false;
   }
   if (const std::optional<handoff::Framebuffer> fb = h.framebuffer(); fb.has_value()) {
     const std::uint32_t at = detail::handoff_payload(h, handoff::kKindFramebuffer) + handoff::kFramebufferSlotOffset;
-    if (!detail::check_other_slot(fb->slot, at, report)) return false;
+    if (!detail::check_other_slot(fb->slot, at, Subject::DESCRIPTOR, kNoSubjectIndex, report)) return false;
   }
   return report.clean();
 }
@@ -150,48 +206,65 @@ constexpr bool validate_runtime_inventory(const handoff::View& h, Sink&& sink) {
 // config needs: every endpoint kind its roles hold, and a retained-endpoint
 // slot per service.
 template <class Sink>
-constexpr bool validate_inventory(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
+constexpr bool validate_inventory(const bcfg::View& config, const ServiceRoles& roles, const handoff::View& h,
+                                  Sink&& sink) {
   detail::Reporter<Sink> report(sink);
   auto forward = [&report](Error e) { return report(e); };
   validate_runtime_inventory(h, forward);
   if (report.stopped()) return false;
   const std::uint32_t endpoints = detail::handoff_payload(h, handoff::kKindEndpoints);
-  const std::uint32_t required = required_endpoints(config);
+  const std::uint32_t required = required_endpoints(roles.present);
   for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
     if (((required >> k) & 1U) == 0) continue;
     if (h.endpoint_slot(static_cast<EndpointKind>(k)) == handoff::kNoSlot) {
-      if (!report(Reason::INVENTORY_ENDPOINT_MISSING, endpoints)) return false;
+      if (!report(handoff_error(Reason::INVENTORY_ENDPOINT_MISSING, endpoints, Subject::DESCRIPTOR))) return false;
     }
   }
   const handoff::Cspace cspace = h.cspace();
   const std::uint64_t needed = std::uint64_t{cspace.first_free_slot} + kRootSlotsPerService * config.service_count();
   if (needed > cspace.slot_count) {
     const std::uint32_t at = detail::handoff_payload(h, handoff::kKindCspace) + handoff::kCspaceSlotCountOffset;
-    if (!report(Reason::INVENTORY_CSPACE_TOO_SMALL, at)) return false;
+    if (!report(handoff_error(Reason::INVENTORY_CSPACE_TOO_SMALL, at, Subject::DESCRIPTOR))) return false;
   }
   return report.clean();
 }
 
+template <class Sink>
+constexpr bool validate_inventory(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
+  ServiceRoles roles;
+  resolve_roles(config, roles);
+  return validate_inventory(config, roles, h, sink);
+}
+
 // Module discovery: boot-config, each service's image, the profile's modules.
+// Needs no roles; the form with them is for callers that share one table.
 template <class Sink>
 constexpr bool validate_modules(const bcfg::View& config, const handoff::View& h, Sink&& sink) {
   detail::Reporter<Sink> report(sink);
   if (Result<handoff::Module> bc = find_boot_config(h); !bc) {
     if (!report(bc.error())) return false;
   }
+  detail::ModuleFinder modules(h);
   for (std::size_t i = 0; i < config.service_count(); ++i) {
-    if (h.find_module(config.service(i).image) == h.module_count()) {
-      if (!report(Reason::MODULE_SERVICE_IMAGE_MISSING, config.service_offset(i))) return false;
+    if (!modules.has(service_image(config, i))) {
+      if (!report(service_error(config, Reason::MODULE_SERVICE_IMAGE_MISSING, i))) return false;
     }
   }
   if (const Profile* p = find_profile(config.profile()); p != nullptr) {
     for (std::size_t m = 0; m < p->module_count; ++m) {
       if (h.find_module(p->modules[m]) == h.module_count()) {
-        if (!report(Reason::MODULE_PROFILE_MODULE_MISSING, config.profile_offset())) return false;
+        if (!report(profile_error(config, Reason::MODULE_PROFILE_MODULE_MISSING))) return false;
       }
     }
   }
   return report.clean();
+}
+
+template <class Sink>
+constexpr bool validate_modules(const bcfg::View& config, const ServiceRoles& roles, const handoff::View& h,
+                                Sink&& sink) {
+  (void)roles;
+  return validate_modules(config, h, sink);
 }
 
 }  // namespace rootd

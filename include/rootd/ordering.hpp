@@ -22,8 +22,10 @@
 #include <cstdint>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
+#include "rootd/service_roles.hpp"
 
 namespace rootd {
 
@@ -45,8 +47,6 @@ constexpr std::string_view edge_kind_name(EdgeKind k) {
   }
   return "?";
 }
-
-inline constexpr std::uint8_t kUnknownRole = 0xFF;
 
 // Upper bound on dependency edges: explicit lists, one launcher edge per
 // service, foundation chain, and per provider at most block + key + vfsd.
@@ -88,16 +88,10 @@ struct LauncherIndex {
   std::uint16_t by_role[kRoleCount] = {};  // first service of each role, or kNoIndex
 };
 
-constexpr LauncherIndex index_roles(const bcfg::View& cfg, OrderPlan& plan) {
+constexpr LauncherIndex index_roles(const ServiceRoles& roles, OrderPlan& plan) {
   LauncherIndex idx{};
-  for (auto& v : idx.by_role) v = bcfg::kNoIndex;
-  for (std::size_t i = 0; i < cfg.service_count(); ++i) {
-    const Role* r = find_role(cfg.service(i).role);
-    plan.role_of[i] = r == nullptr ? kUnknownRole : static_cast<std::uint8_t>(role_index(r->id));
-    if (r != nullptr && idx.by_role[role_index(r->id)] == bcfg::kNoIndex) {
-      idx.by_role[role_index(r->id)] = static_cast<std::uint16_t>(i);
-    }
-  }
+  for (std::size_t k = 0; k < kRoleCount; ++k) idx.by_role[k] = roles.first_of_role[k];
+  for (std::size_t i = 0; i < roles.service_count; ++i) plan.role_of[i] = roles.role_of[i];
   return idx;
 }
 
@@ -135,13 +129,17 @@ constexpr void for_each_edge(const bcfg::View& cfg, const OrderPlan& plan, const
 // found through `sink` (see policy contract: return false to stop early) and
 // returns true when there was none. Self-dependencies are reported and left
 // out of the graph; a cycle is reported once, with plan.cycle filled in.
+// Locations: the `after` entry naming the service itself; the first `after`
+// (else `peers`) entry by which a foundation service waits for another
+// service; the service row of the cycle's first service. `roles` must be
+// resolve_roles(cfg); the form without it resolves them.
 template <class Sink>
-constexpr bool plan_order(const bcfg::View& cfg, OrderPlan& plan, Sink&& sink) {
+constexpr bool plan_order(const bcfg::View& cfg, const ServiceRoles& roles, OrderPlan& plan, Sink&& sink) {
   const std::size_t n = cfg.service_count();
   plan.service_count = static_cast<std::uint16_t>(n);
   plan.wave_count = 0;
   plan.cycle_length = 0;
-  const detail::LauncherIndex idx = detail::index_roles(cfg, plan);
+  const detail::LauncherIndex idx = detail::index_roles(roles, plan);
   // Every error goes through `report`, which stops calling the sink once it
   // has asked to stop; any error means no order is produced.
   bool clean = true;
@@ -157,49 +155,84 @@ constexpr bool plan_order(const bcfg::View& cfg, OrderPlan& plan, Sink&& sink) {
   for (std::size_t i = 0; i < n; ++i) {
     const Role* r = plan.role_at(i);
     if (r == nullptr || r->launch != LaunchPath::FOUNDATION) continue;
-    bool waits_for_service = false;
-    for (std::uint16_t d : cfg.after(i)) {
+    auto not_foundation = [&](std::uint16_t d) {
       const Role* dr = plan.role_at(d);
-      waits_for_service = waits_for_service || (dr != nullptr && dr->launch != LaunchPath::FOUNDATION);
+      return dr != nullptr && dr->launch != LaunchPath::FOUNDATION;
+    };
+    const bcfg::IndexList after = cfg.after(i);
+    const bcfg::IndexList peers = cfg.peers(i);
+    bool reported = false;
+    for (std::size_t k = 0; k < after.size() && !reported; ++k) {
+      if (!not_foundation(after[k])) continue;
+      report(after_entry_error(cfg, Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE, i, k));
+      reported = true;
     }
-    for (std::uint16_t d : cfg.peers(i)) {
-      const Role* dr = plan.role_at(d);
-      waits_for_service = waits_for_service || (dr != nullptr && dr->launch != LaunchPath::FOUNDATION);
+    for (std::size_t k = 0; k < peers.size() && !reported; ++k) {
+      if (!not_foundation(peers[k])) continue;
+      report(peer_entry_error(cfg, Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE, i, k));
+      reported = true;
     }
-    if (waits_for_service) report(Error{Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE, cfg.service_offset(i)});
   }
-  // A self peer is policy's PEER_SELF; a self `after` is reported here.
-  for (std::size_t i = 0; i < n; ++i) {
-    bool self = false;
-    for (std::uint16_t d : cfg.after(i)) self = self || d == i;
-    if (self) report(Error{Reason::ORDER_SELF_DEPENDENCY, cfg.service_offset(i)});
-  }
-  if (!clean) return false;
-
-  // Pass 1: count each service's dependencies (and dependents).
+  // Pass 1: count each service's dependencies (and dependents), noting any
+  // self `after` (a self peer is policy's PEER_SELF). The edges of the
+  // service loop arrive grouped by dependent, in the order pass 2 would place
+  // them, so they are written straight into deps; only provider (STORAGE)
+  // edges, enumerated last, need pass 2 to interleave.
   for (std::size_t i = 0; i <= n; ++i) plan.dep_start[i] = plan.dependent_start[i] = 0;
-  detail::for_each_edge(cfg, plan, idx, [&](std::uint16_t from, std::uint16_t to, EdgeKind) {
-    if (from == to) return;
+  std::uint32_t written = 0;
+  bool storage_edges = false;
+  bool self_after = false;
+  detail::for_each_edge(cfg, plan, idx, [&](std::uint16_t from, std::uint16_t to, EdgeKind kind) {
+    if (from == to) {
+      self_after = self_after || kind == EdgeKind::AFTER;
+      return;
+    }
     ++plan.dep_start[from + 1];
     ++plan.dependent_start[to + 1];
+    if (kind == EdgeKind::STORAGE) {
+      storage_edges = true;
+      return;
+    }
+    plan.deps[written] = to;
+    plan.dep_kind[written] = static_cast<std::uint8_t>(kind);
+    ++written;
   });
+  // Each self `after`, in service order, at its entry.
+  for (std::size_t i = 0; self_after && i < n; ++i) {
+    const bcfg::IndexList after = cfg.after(i);
+    for (std::size_t k = 0; k < after.size(); ++k) {
+      if (after[k] != i) continue;
+      report(after_entry_error(cfg, Reason::ORDER_SELF_DEPENDENCY, i, k));
+      break;
+    }
+  }
+  if (!clean) return false;
   for (std::size_t i = 0; i < n; ++i) {
     plan.dep_start[i + 1] += plan.dep_start[i];
     plan.dependent_start[i + 1] += plan.dependent_start[i];
   }
 
-  // Pass 2: fill both adjacency lists. wave[] counts fill positions here.
+  // Pass 2: fill both adjacency lists. wave[] and order[] count fill
+  // positions here.
   for (std::size_t i = 0; i < n; ++i) plan.wave[i] = 0;
   for (std::size_t i = 0; i < n; ++i) plan.order[i] = 0;
-  detail::for_each_edge(
-      cfg, plan, idx,
-      [&](std::uint16_t from, std::uint16_t to, EdgeKind kind) {
-        if (from == to) return;
-        const std::uint32_t at = plan.dep_start[from] + plan.wave[from]++;
-        plan.deps[at] = to;
-        plan.dep_kind[at] = static_cast<std::uint8_t>(kind);
-        plan.dependents[plan.dependent_start[to] + plan.order[to]++] = from;
-      });
+  if (storage_edges) {
+    detail::for_each_edge(cfg, plan, idx, [&](std::uint16_t from, std::uint16_t to, EdgeKind kind) {
+      if (from == to) return;
+      const std::uint32_t at = plan.dep_start[from] + plan.wave[from]++;
+      plan.deps[at] = to;
+      plan.dep_kind[at] = static_cast<std::uint8_t>(kind);
+      plan.dependents[plan.dependent_start[to] + plan.order[to]++] = from;
+    });
+  } else {
+    // deps is complete; dependents in the same (dependent-major) order.
+    for (std::size_t from = 0; from < n; ++from) {
+      for (std::uint32_t e = plan.dep_start[from]; e < plan.dep_start[from + 1]; ++e) {
+        const std::uint16_t to = plan.deps[e];
+        plan.dependents[plan.dependent_start[to] + plan.order[to]++] = static_cast<std::uint16_t>(from);
+      }
+    }
+  }
 
   // Kahn's algorithm; wave[v] = 1 + the largest wave among v's dependencies.
   // `order` doubles as the FIFO queue; indegrees live in `cycle` meanwhile.
@@ -245,7 +278,7 @@ constexpr bool plan_order(const bcfg::View& cfg, OrderPlan& plan, Sink&& sink) {
     plan.cycle_length = static_cast<std::uint16_t>(path_len - first);
     for (std::uint16_t k = 0; k < plan.cycle_length; ++k) plan.cycle[k] = plan.order[first + k];
     plan.wave_count = 0;
-    report(Error{Reason::ORDER_CYCLE, cfg.service_offset(plan.cycle[0])});
+    report(service_error(cfg, Reason::ORDER_CYCLE, plan.cycle[0]));
     return false;
   }
 
@@ -264,6 +297,13 @@ constexpr bool plan_order(const bcfg::View& cfg, OrderPlan& plan, Sink&& sink) {
   }
   for (std::size_t w = 0; w < plan.wave_count; ++w) fill[w] = 0;
   return true;
+}
+
+template <class Sink>
+constexpr bool plan_order(const bcfg::View& cfg, OrderPlan& plan, Sink&& sink) {
+  ServiceRoles roles;
+  resolve_roles(cfg, roles);
+  return plan_order(cfg, roles, plan, sink);
 }
 
 }  // namespace rootd

@@ -15,74 +15,51 @@
 //   5. storage: providers and mounts (storage.hpp).
 // The `after` lists (self-edges, cycles) are ordering.hpp's.
 //
-// Offsets are byte offsets in the bcfg blob: a service row, the entry of a
-// `peers` list, a provider or mount row, or the profile row.
-// service_for_offset() maps one back to the service a DETAIL marker names.
+// Every error carries its typed location (owner.hpp): a service row, an
+// entry of a `peers` list, a provider or mount row, or the profile;
+// owner_of() names the service a DETAIL marker names.
+//
+// validate_config(config, roles, sink) takes the roles resolved once
+// (service_roles.hpp); validate_config(config, sink) resolves them itself.
 #pragma once
 
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/profiles.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
+#include "rootd/service_roles.hpp"
 #include "rootd/sink.hpp"
 #include "rootd/storage.hpp"
 
 namespace rootd {
 
-// The service an error offset refers to, or bcfg::kNoIndex: a service row
-// or one of its after/peers entries names that service; a provider row
-// names its filesystem service; a mount row its provider's.
-constexpr std::uint16_t service_for_offset(const bcfg::View& config, std::uint32_t offset) {
-  const std::size_t services = config.service_count();
-  const std::uint32_t first_row = config.section_offset(bcfg::Section::SERVICES);
-  if (offset >= first_row && offset - first_row < services * bcfg::kServiceRowSize) {
-    return static_cast<std::uint16_t>((offset - first_row) / bcfg::kServiceRowSize);
-  }
-  for (std::size_t i = 0; i < services; ++i) {
-    const std::uint32_t after = config.after_offset(i);
-    const std::uint32_t peers = config.peers_offset(i);
-    if (offset >= after && offset - after < config.after(i).size() * bcfg::kEdgeRowSize) {
-      return static_cast<std::uint16_t>(i);
-    }
-    if (offset >= peers && offset - peers < config.peers(i).size() * bcfg::kEdgeRowSize) {
-      return static_cast<std::uint16_t>(i);
-    }
-  }
-  const std::uint32_t first_provider = config.section_offset(bcfg::Section::PROVIDERS);
-  if (offset >= first_provider && offset - first_provider < config.provider_count() * bcfg::kProviderRowSize) {
-    return config.provider((offset - first_provider) / bcfg::kProviderRowSize).service;
-  }
-  const std::uint32_t first_mount = config.section_offset(bcfg::Section::MOUNTS);
-  if (offset >= first_mount && offset - first_mount < config.mount_count() * bcfg::kMountRowSize) {
-    const bcfg::Mount m = config.mount((offset - first_mount) / bcfg::kMountRowSize);
-    return config.provider(m.provider).service;
-  }
-  return bcfg::kNoIndex;
-}
-
 namespace detail {
 
 template <class Sink>
-constexpr bool check_roles(const bcfg::View& config, Reporter<Sink>& report, RoleSet& present) {
+constexpr bool check_roles(const bcfg::View& config, const ServiceRoles& roles, Reporter<Sink>& report) {
   std::array<std::uint16_t, kRoleCount> seen{};
   for (std::size_t i = 0; i < config.service_count(); ++i) {
-    const bcfg::Service s = config.service(i);
-    const std::uint32_t at = config.service_offset(i);
-    const Role* r = find_role(s.role);
+    const Role* r = roles.role(i);
     if (r == nullptr) {
-      if (!report(Reason::ROLE_UNKNOWN, at)) return false;
+      if (!report(service_error(config, Reason::ROLE_UNKNOWN, i))) return false;
       continue;
     }
-    present = present.with(r->id);
     const bool driver = r->launch == LaunchPath::DEVICED;
-    const bool by_deviced = s.launch == bcfg::Launch::DEVICED;
-    if (driver && !by_deviced && !report(Reason::ROLE_DRIVER_NOT_LAUNCHED_BY_DEVICED, at)) return false;
-    if (!driver && by_deviced && !report(Reason::ROLE_LAUNCHED_BY_DEVICED_NOT_DRIVER, at)) return false;
-    if (++seen[role_index(r->id)] > 1 && r->singleton && !report(Reason::ROLE_SINGLETON_REPEATED, at)) {
+    const bool by_deviced = service_launch(config, i) == bcfg::Launch::DEVICED;
+    if (driver && !by_deviced && !report(service_error(config, Reason::ROLE_DRIVER_NOT_LAUNCHED_BY_DEVICED, i))) {
+      return false;
+    }
+    if (!driver && by_deviced && !report(service_error(config, Reason::ROLE_LAUNCHED_BY_DEVICED_NOT_DRIVER, i))) {
+      return false;
+    }
+    if (++seen[role_index(r->id)] > 1 && r->singleton &&
+        !report(service_error(config, Reason::ROLE_SINGLETON_REPEATED, i))) {
       return false;
     }
   }
@@ -90,50 +67,49 @@ constexpr bool check_roles(const bcfg::View& config, Reporter<Sink>& report, Rol
 }
 
 template <class Sink>
-constexpr bool check_launchers(const bcfg::View& config, Reporter<Sink>& report, RoleSet present) {
+constexpr bool check_launchers(const bcfg::View& config, const ServiceRoles& roles, Reporter<Sink>& report) {
   for (std::size_t i = 0; i < config.service_count(); ++i) {
-    const Role* r = find_role(config.service(i).role);
+    const Role* r = roles.role(i);
     if (r == nullptr) continue;
     const std::optional<RoleId> launcher = launcher_dependency(*r);
-    if (!launcher.has_value() || present.has(*launcher)) continue;
+    if (!launcher.has_value() || roles.present.has(*launcher)) continue;
     // Foundation roles chain to the one ranked before them; an absent link
     // anywhere below also shows up as the absent predecessor.
     Reason reason = Reason::ROLE_FOUNDATION_INCOMPLETE;
     if (r->launch == LaunchPath::DEVICED) reason = Reason::ROLE_DEVICED_MISSING;
     if (r->launch == LaunchPath::PROCD || r->launch == LaunchPath::PROBE) reason = Reason::ROLE_PROCD_MISSING;
-    if (!report(reason, config.service_offset(i))) return false;
+    if (!report(service_error(config, reason, i))) return false;
   }
   return true;
 }
 
 template <class Sink>
-constexpr bool check_peers(const bcfg::View& config, std::size_t i, Reporter<Sink>& report) {
-  const Role* r = find_role(config.service(i).role);
+constexpr bool check_peers(const bcfg::View& config, const ServiceRoles& roles, std::size_t i,
+                           std::span<std::uint16_t, kMaxStoragePeers> storage, Reporter<Sink>& report) {
+  const Role* r = roles.role(i);
   if (r == nullptr) return true;
-  std::array<std::uint16_t, kMaxStoragePeers> storage{};
-  const std::size_t storage_count = storage_peers(config, i, storage);
+  const std::size_t storage_count = storage_peers(config, roles, i, storage);
   const bcfg::IndexList peers = config.peers(i);
   RoleSet exact_seen{};
   bool exact_repeated = false;
   std::size_t storage_also_listed = 0;
   for (std::size_t k = 0; k < peers.size(); ++k) {
     const std::uint16_t j = peers[k];
-    const std::uint32_t at = config.peers_offset(i) + static_cast<std::uint32_t>(k * bcfg::kEdgeRowSize);
     if (j == i) {
-      if (!report(Reason::PEER_SELF, at)) return false;
+      if (!report(peer_entry_error(config, Reason::PEER_SELF, i, k))) return false;
       continue;
     }
-    const Role* rj = find_role(config.service(j).role);
+    const Role* rj = roles.role(j);
     if (rj == nullptr) continue;
     if (storage_pair(*r, *rj)) {
       bool bound = false;
       for (std::size_t s = 0; s < storage_count; ++s) bound = bound || storage[s] == j;
-      if (!bound && !report(Reason::PEER_STORAGE_WITHOUT_PROVIDER, at)) return false;
+      if (!bound && !report(peer_entry_error(config, Reason::PEER_STORAGE_WITHOUT_PROVIDER, i, k))) return false;
       storage_also_listed += bound;
       continue;
     }
     if (!peer_allowed(*r, *rj)) {
-      if (!report(Reason::PEER_NOT_PERMITTED, at)) return false;
+      if (!report(peer_entry_error(config, Reason::PEER_NOT_PERMITTED, i, k))) return false;
       continue;
     }
     if (r->peer_policy == PeerPolicy::EXACT) {
@@ -141,32 +117,41 @@ constexpr bool check_peers(const bcfg::View& config, std::size_t i, Reporter<Sin
       exact_seen = exact_seen.with(rj->id);
     }
   }
-  const std::uint32_t row = config.service_offset(i);
   if (r->peer_policy == PeerPolicy::EXACT && (exact_seen != r->private_peers || exact_repeated)) {
-    if (!report(Reason::PEER_EXACT_SET_INCOMPLETE, row)) return false;
+    if (!report(service_error(config, Reason::PEER_EXACT_SET_INCOMPLETE, i))) return false;
   }
   const std::size_t wired = peers.size() + storage_count - storage_also_listed;
-  if (wired > r->max_peers && !report(Reason::PEER_CAPACITY_EXCEEDED, row)) return false;
+  if (wired > r->max_peers && !report(service_error(config, Reason::PEER_CAPACITY_EXCEEDED, i))) return false;
   return true;
 }
 
 }  // namespace detail
 
-// Every config-only check; true when the config is valid.
+// Every config-only check; true when the config is valid. `roles` must be
+// resolve_roles(config).
 template <class Sink>
-constexpr bool validate_config(const bcfg::View& config, Sink&& sink) {
+constexpr bool validate_config(const bcfg::View& config, const ServiceRoles& roles, Sink&& sink) {
   detail::Reporter<Sink> report(sink);
   auto forward = [&report](Error e) { return report(e); };
-  RoleSet present{};
-  if (!detail::check_roles(config, report, present)) return false;
-  if (!detail::check_launchers(config, report, present)) return false;
-  validate_profile_config(config, forward);
+  if (!detail::check_roles(config, roles, report)) return false;
+  if (!detail::check_launchers(config, roles, report)) return false;
+  validate_profile_config(config, roles, forward);
   if (report.stopped()) return false;
+  // Scratch for each service's storage peers, filled afresh per service
+  // (zeroing it per service cost more than the check itself).
+  std::array<std::uint16_t, kMaxStoragePeers> storage{};
   for (std::size_t i = 0; i < config.service_count(); ++i) {
-    if (!detail::check_peers(config, i, report)) return false;
+    if (!detail::check_peers(config, roles, i, storage, report)) return false;
   }
-  validate_storage(config, forward);
+  validate_storage(config, roles, forward);
   return report.clean();
+}
+
+template <class Sink>
+constexpr bool validate_config(const bcfg::View& config, Sink&& sink) {
+  ServiceRoles roles;
+  resolve_roles(config, roles);
+  return validate_config(config, roles, sink);
 }
 
 }  // namespace rootd

@@ -8,7 +8,8 @@
 // stack must be block-backed.
 //
 // The checks are split by what they need:
-//   validate_profile_config(bcfg::View, sink)   config only (erix-bcfg check runs it)
+//   validate_profile_config(bcfg::View[, ServiceRoles], sink)
+//                                               config only (erix-bcfg check runs it)
 //   profile modules                             against the handoff, in inventory.hpp
 #pragma once
 
@@ -19,8 +20,10 @@
 #include <string_view>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
+#include "rootd/service_roles.hpp"
 #include "rootd/sink.hpp"
 
 namespace rootd {
@@ -122,29 +125,25 @@ static_assert(detail::profiles_are_sound(), "profiles: ids, modules and probes m
 
 // The config-only part of a profile: the id is known, every required role
 // has a service, a probe role appears only where the profile spawns it, and
-// a block-backed profile has a provider on a block service. Offsets: the
-// profile row for profile-wide errors, the service row for a probe.
+// a block-backed profile has a provider on a block service. Locations: the
+// profile for profile-wide errors, the service row for a probe.
 template <class Sink>
-constexpr bool validate_profile_config(const bcfg::View& config, Sink&& sink) {
+constexpr bool validate_profile_config(const bcfg::View& config, const ServiceRoles& roles, Sink&& sink) {
   detail::Reporter<Sink> report(sink);
   const Profile* profile = find_profile(config.profile());
   if (profile == nullptr) {
-    report(Reason::PROFILE_UNKNOWN, config.profile_offset());
+    report(profile_error(config, Reason::PROFILE_UNKNOWN));
     return false;
   }
-  RoleSet present{};
   for (std::size_t i = 0; i < config.service_count(); ++i) {
-    const Role* r = find_role(config.service(i).role);
-    if (r == nullptr) continue;  // ROLE_UNKNOWN is policy.hpp's
-    present = present.with(r->id);
+    const Role* r = roles.role(i);
+    if (r == nullptr || r->launch != LaunchPath::PROBE) continue;  // ROLE_UNKNOWN is policy.hpp's
     const bool expected_probe = profile->probe.has_value() && *profile->probe == r->id;
-    if (r->launch == LaunchPath::PROBE && !expected_probe) {
-      if (!report(Reason::PROFILE_PROBE_UNEXPECTED, config.service_offset(i))) return false;
-    }
+    if (!expected_probe && !report(service_error(config, Reason::PROFILE_PROBE_UNEXPECTED, i))) return false;
   }
   for (const Role& r : kRoles) {
-    if (profile->required_roles.has(r.id) && !present.has(r.id)) {
-      if (!report(Reason::PROFILE_ROLE_MISSING, config.profile_offset())) return false;
+    if (profile->required_roles.has(r.id) && !roles.present.has(r.id)) {
+      if (!report(profile_error(config, Reason::PROFILE_ROLE_MISSING))) return false;
     }
   }
   if (profile->needs_block_storage) {
@@ -152,9 +151,16 @@ constexpr bool validate_profile_config(const bcfg::View& config, Sink&& sink) {
     for (std::size_t p = 0; p < config.provider_count(); ++p) {
       block_backed = block_backed || config.provider(p).block != bcfg::kNoIndex;
     }
-    if (!block_backed && !report(Reason::PROFILE_BLOCK_STORAGE_MISSING, config.profile_offset())) return false;
+    if (!block_backed && !report(profile_error(config, Reason::PROFILE_BLOCK_STORAGE_MISSING))) return false;
   }
   return report.clean();
+}
+
+template <class Sink>
+constexpr bool validate_profile_config(const bcfg::View& config, Sink&& sink) {
+  ServiceRoles roles;
+  resolve_roles(config, roles);
+  return validate_profile_config(config, roles, sink);
 }
 
 }  // namespace rootd

@@ -1,7 +1,13 @@
 // Error and Result: how every parser and rule reports failure.
 //
-// An Error is a reason code (status.hpp) plus the byte offset or index it
-// refers to. Both types are [[nodiscard]], and a Result's value can only be
+// An Error is a reason code (status.hpp), the byte offset or index it refers
+// to and, where the reporter knows it, a typed location: which blob the
+// offset is in and what the offset is about (a service row, an entry of a
+// service's `after` or `peers` list, a provider, a mount, the profile, a
+// handoff module or descriptor) with that thing's index. The location is
+// what owner_of (owner.hpp) answers from; the offset stays for people and
+// tools. Parsers build `Error{reason, offset}` and leave the location
+// unknown. Both types are [[nodiscard]], and a Result's value can only be
 // read after checking it: reading the value of a failed Result calls a
 // function that is deliberately not constexpr (so misuse fails the build in a
 // constant expression) and traps at run time.
@@ -15,9 +21,38 @@
 
 namespace rootd {
 
+// The input an Error's offset points into.
+enum class Blob : std::uint8_t {
+  UNKNOWN = 0,  // not recorded (parsers; the reason block tells)
+  HANDOFF = 1,
+  CONFIG = 2,
+};
+
+// What an Error is about. `index` says which one; for list entries `entry`
+// is the position in the list of service `index`.
+enum class Subject : std::uint8_t {
+  NONE = 0,     // the blob as a whole, or not recorded
+  SERVICE,      // config service row `index`
+  AFTER_ENTRY,  // entry `entry` of service `index`'s `after` list
+  PEER_ENTRY,   // entry `entry` of service `index`'s `peers` list
+  PROVIDER,     // config provider row `index`
+  MOUNT,        // config mount row `index`
+  PROFILE,      // the config's profile (`index` unused)
+  MODULE,       // handoff module entry `index`
+  ENDPOINT,     // handoff endpoint entry `index`
+  DESCRIPTOR,   // handoff descriptor (cspace, image frame, untyped `index`, framebuffer)
+  SERVICES,     // the config's service table as a whole
+};
+
+inline constexpr std::uint16_t kNoSubjectIndex = 0xFFFF;
+
 struct [[nodiscard]] Error {
   Reason reason = Reason::NONE;
   std::uint32_t offset = 0;  // byte offset into the input, or a row index
+  Blob blob = Blob::UNKNOWN;
+  Subject subject = Subject::NONE;
+  std::uint16_t index = kNoSubjectIndex;
+  std::uint16_t entry = kNoSubjectIndex;
 
   constexpr Status status() const { return reason_status(reason); }
   friend constexpr bool operator==(const Error&, const Error&) = default;

@@ -56,12 +56,13 @@ class Reporter {
  public:
   constexpr explicit Reporter(Sink& sink) : sink_(sink) {}
   // False when the validator must stop now.
-  constexpr bool operator()(Reason reason, std::uint32_t offset) {
+  constexpr bool operator()(Error e) {
     clean_ = false;
-    if (!sink_(Error{reason, offset})) stopped_ = true;
+    if (!sink_(e)) stopped_ = true;
     return !stopped_;
   }
-  constexpr bool operator()(Error e) { return (*this)(e.reason, e.offset); }
+  // An error with no typed location (handoff checks that name only a byte).
+  constexpr bool operator()(Reason reason, std::uint32_t offset) { return (*this)(Error{reason, offset}); }
   constexpr bool clean() const { return clean_; }
   constexpr bool stopped() const { return stopped_; }
 

@@ -42,7 +42,7 @@ constexpr std::string_view status_name(Status s) {
   return "INTERNAL_ERROR";
 }
 
-// erix-boot's exit code for a status (DESIGN.md section 3).
+// erix-boot's exit code for a status: 0 for READY, 9 + the status number otherwise.
 constexpr int status_exit_code(Status s) {
   return s == Status::READY ? 0 : 9 + static_cast<int>(s);
 }

@@ -26,8 +26,10 @@
 #include <string_view>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
+#include "rootd/service_roles.hpp"
 #include "rootd/sink.hpp"
 
 namespace rootd {
@@ -68,11 +70,9 @@ constexpr bool storage_bound(const bcfg::View& config, std::size_t from, std::si
   return false;
 }
 
-// The services whose endpoints provider rows give to service `from`,
-// ascending and without repeats. Returns how many were written to `out`.
-constexpr std::size_t storage_peers(const bcfg::View& config, std::size_t from,
-                                    std::span<std::uint16_t, kMaxStoragePeers> out) {
-  const Role* from_role = service_role(config, from);
+namespace detail {
+constexpr std::size_t storage_peers_of(const bcfg::View& config, const Role* from_role, std::size_t from,
+                                       std::span<std::uint16_t, kMaxStoragePeers> out) {
   if (from_role == nullptr) return 0;
   std::size_t n = 0;
   auto insert = [&](std::uint16_t s) {
@@ -94,80 +94,95 @@ constexpr std::size_t storage_peers(const bcfg::View& config, std::size_t from,
   }
   return n;
 }
+}  // namespace detail
 
-namespace detail {
-constexpr std::size_t find_role_service(const bcfg::View& config, RoleId id) {
-  for (std::size_t i = 0; i < config.service_count(); ++i) {
-    const Role* r = service_role(config, i);
-    if (r != nullptr && r->id == id) return i;
-  }
-  return config.service_count();
+// The services whose endpoints provider rows give to service `from`,
+// ascending and without repeats. Returns how many were written to `out`.
+constexpr std::size_t storage_peers(const bcfg::View& config, const ServiceRoles& roles, std::size_t from,
+                                    std::span<std::uint16_t, kMaxStoragePeers> out) {
+  if (config.provider_count() == 0) return 0;
+  return detail::storage_peers_of(config, roles.role(from), from, out);
+}
+constexpr std::size_t storage_peers(const bcfg::View& config, std::size_t from,
+                                    std::span<std::uint16_t, kMaxStoragePeers> out) {
+  return detail::storage_peers_of(config, service_role(config, from), from, out);
 }
 
+namespace detail {
 template <class Sink>
-constexpr bool check_provider(const bcfg::View& config, std::size_t p, Reporter<Sink>& report) {
+constexpr bool check_provider(const bcfg::View& config, const ServiceRoles& roles, std::size_t p,
+                              Reporter<Sink>& report) {
   const bcfg::Provider provider = config.provider(p);
-  const std::uint32_t at = config.provider_offset(p);
-  const Role* fs = service_role(config, provider.service);
+  auto fail = [&](Reason r) { return report(provider_error(config, r, p)); };
+  const Role* fs = roles.role(provider.service);
   if (fs == nullptr) return true;  // ROLE_UNKNOWN, reported by the role checks
-  if (fs->storage != StorageClass::FILESYSTEM) return report(Reason::PROVIDER_SERVICE_NOT_FILESYSTEM, at);
+  if (fs->storage != StorageClass::FILESYSTEM) return fail(Reason::PROVIDER_SERVICE_NOT_FILESYSTEM);
   if (provider.block != bcfg::kNoIndex) {
-    const Role* block = service_role(config, provider.block);
+    const Role* block = roles.role(provider.block);
     if (block != nullptr && block->storage != StorageClass::BLOCK) {
-      if (!report(Reason::PROVIDER_BLOCK_NOT_BLOCK_SERVICE, at)) return false;
+      if (!fail(Reason::PROVIDER_BLOCK_NOT_BLOCK_SERVICE)) return false;
     }
-    if (fs->block == Need::FORBIDDEN && !report(Reason::PROVIDER_BLOCK_FORBIDDEN, at)) return false;
+    if (fs->block == Need::FORBIDDEN && !fail(Reason::PROVIDER_BLOCK_FORBIDDEN)) return false;
   } else {
-    if (fs->block == Need::REQUIRED && !report(Reason::PROVIDER_BLOCK_REQUIRED, at)) return false;
-    if (provider.partition != bcfg::kNoPartition && !report(Reason::PROVIDER_PARTITION_WITHOUT_BLOCK, at)) {
+    if (fs->block == Need::REQUIRED && !fail(Reason::PROVIDER_BLOCK_REQUIRED)) return false;
+    if (provider.partition != bcfg::kNoPartition && !fail(Reason::PROVIDER_PARTITION_WITHOUT_BLOCK)) {
       return false;
     }
   }
   if (provider.key != bcfg::kNoIndex) {
-    const Role* key = service_role(config, provider.key);
+    const Role* key = roles.role(provider.key);
     if (key != nullptr && key->storage != StorageClass::KEY) {
-      if (!report(Reason::PROVIDER_KEY_NOT_KEY_SERVICE, at)) return false;
+      if (!fail(Reason::PROVIDER_KEY_NOT_KEY_SERVICE)) return false;
     }
-    if (fs->key == Need::FORBIDDEN && !report(Reason::PROVIDER_KEY_FORBIDDEN, at)) return false;
+    if (fs->key == Need::FORBIDDEN && !fail(Reason::PROVIDER_KEY_FORBIDDEN)) return false;
   }
   for (std::size_t q = 0; q < p; ++q) {
-    if (config.provider(q).service == provider.service) return report(Reason::PROVIDER_SERVICE_SHARED, at);
+    if (config.provider(q).service == provider.service) return fail(Reason::PROVIDER_SERVICE_SHARED);
   }
   return true;
 }
 }  // namespace detail
 
-// Every storage rule above; config only. Offsets: the provider or mount
-// row, or vfsd's service row for a missing root.
+// Every storage rule above; config only. Locations: the provider or mount
+// row; for a missing vfsd the first provider (or mount); for a missing root
+// vfsd's service row (or the first provider).
 template <class Sink>
-constexpr bool validate_storage(const bcfg::View& config, Sink&& sink) {
+constexpr bool validate_storage(const bcfg::View& config, const ServiceRoles& roles, Sink&& sink) {
   detail::Reporter<Sink> report(sink);
-  const std::size_t vfsd = detail::find_role_service(config, RoleId::VFSD);
-  const bool has_vfsd = vfsd < config.service_count();
+  const std::size_t vfsd = roles.first_of(RoleId::VFSD);
+  const bool has_vfsd = vfsd != bcfg::kNoIndex;
   for (std::size_t p = 0; p < config.provider_count(); ++p) {
-    if (!detail::check_provider(config, p, report)) return false;
+    if (!detail::check_provider(config, roles, p, report)) return false;
     bool mounted = false;
     for (std::size_t m = 0; m < config.mount_count(); ++m) mounted = mounted || config.mount(m).provider == p;
-    if (!mounted && !report(Reason::PROVIDER_NOT_MOUNTED, config.provider_offset(p))) return false;
+    if (!mounted && !report(provider_error(config, Reason::PROVIDER_NOT_MOUNTED, p))) return false;
   }
   bool has_root = false;
   for (std::size_t m = 0; m < config.mount_count(); ++m) {
     const std::string_view path = config.mount(m).path;
     has_root = has_root || path == "/";
     const Reason problem = mount_path_problem(path);
-    if (problem != Reason::NONE && !report(problem, config.mount_offset(m))) return false;
+    if (problem != Reason::NONE && !report(mount_error(config, problem, m))) return false;
   }
   const bool has_storage = config.provider_count() > 0 || config.mount_count() > 0;
   if (has_storage && !has_vfsd) {
-    const std::uint32_t at =
-        config.provider_count() > 0 ? config.provider_offset(0) : config.mount_offset(0);
-    if (!report(Reason::STORAGE_VFSD_MISSING, at)) return false;
+    const Error e = config.provider_count() > 0 ? provider_error(config, Reason::STORAGE_VFSD_MISSING, 0)
+                                                : mount_error(config, Reason::STORAGE_VFSD_MISSING, 0);
+    if (!report(e)) return false;
   }
   if ((has_storage || has_vfsd) && !has_root) {
-    const std::uint32_t at = has_vfsd ? config.service_offset(vfsd) : config.provider_offset(0);
-    if (!report(Reason::MOUNT_ROOT_MISSING, at)) return false;
+    const Error e = has_vfsd ? service_error(config, Reason::MOUNT_ROOT_MISSING, vfsd)
+                             : provider_error(config, Reason::MOUNT_ROOT_MISSING, 0);
+    if (!report(e)) return false;
   }
   return report.clean();
+}
+
+template <class Sink>
+constexpr bool validate_storage(const bcfg::View& config, Sink&& sink) {
+  ServiceRoles roles;
+  resolve_roles(config, roles);
+  return validate_storage(config, roles, sink);
 }
 
 }  // namespace rootd
