@@ -30,6 +30,7 @@
 #include "rootd/bytes.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/policy.hpp"
 #include "rootd/sink.hpp"

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_decode.hpp"
+#include "rootd/bcfg_writer.hpp"
 
 namespace bc = rootd::bcfg;
 using rootd::Bytes;

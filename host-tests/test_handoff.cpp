@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 
 namespace h = rootd::handoff;
 using rootd::EndpointKind;
