@@ -40,6 +40,11 @@ constexpr void require_index(bool in_range) {
 constexpr bool page_aligned(std::uint64_t v) { return v % kPageSize == 0; }
 
 constexpr Check expect_zero(Bytes b, std::size_t at, std::size_t length) {
+  // Reserved fields are a few bytes per entry: test them together, and look
+  // for the offending byte only when one is set.
+  unsigned any = 0;
+  for (std::size_t i = 0; i < length; ++i) any |= byte_at(b, at + i);
+  if (any == 0) return kOk;
   for (std::size_t i = 0; i < length; ++i) {
     if (b[at + i] != 0) return fail(Reason::HANDOFF_RESERVED_NONZERO, at + i);
   }
@@ -335,12 +340,28 @@ constexpr Check check_endpoints(Bytes blob, const Located& d, SlotClaims& slots)
   return kOk;
 }
 
+static_assert(kModuleNameFieldSize % 8 == 0, "check_module_name reads the field in words");
 constexpr Check check_module_name(Bytes blob, std::size_t e) {
   const std::size_t length = byte_at(blob, e + kModuleNameLengthOffset);
   if (length == 0) return fail(Reason::HANDOFF_MODULE_NAME_EMPTY, e + kModuleNameLengthOffset);
   if (length > kMaxNameLength)
     return fail(Reason::HANDOFF_MODULE_NAME_TOO_LONG, e + kModuleNameLengthOffset);
   const std::size_t name = e + kModuleNameOffset;
+  // A word at a time: name bytes in the alphabet, padding zero. The byte to
+  // report is looked for only in a field that fails.
+  std::uint64_t bad = 0;
+  for (std::size_t w = 0; w < kModuleNameFieldSize; w += 8) {
+    const std::uint64_t word = load_le64(blob, name + w);
+    if (length >= w + 8) {
+      bad |= non_name_bytes(word);
+    } else if (length > w) {
+      const std::size_t bits = 8 * (length - w);
+      bad |= (non_name_bytes(word) & ((std::uint64_t{1} << bits) - 1)) | (word >> bits);
+    } else {
+      bad |= word;
+    }
+  }
+  if (bad == 0) return kOk;
   for (std::size_t i = 0; i < length; ++i) {
     if (!is_name_char(blob[name + i])) return fail(Reason::HANDOFF_MODULE_NAME_INVALID_CHAR, name + i);
   }
