@@ -199,3 +199,17 @@ TEST_CASE("first_non_name_char finds the first byte outside the alphabet at any 
     }
   }
 }
+
+TEST_CASE("first_nonzero finds the first set byte of a range, or its end") {
+  for (std::size_t length = 0; length < 12; ++length) {
+    for (std::size_t set = 0; set <= length; ++set) {
+      std::vector<char> b(length + 4, '\x5a');  // set bytes around the range
+      for (std::size_t i = 0; i < length; ++i) b[2 + i] = 0;
+      if (set < length) b[2 + set] = static_cast<char>(set % 2 == 0 ? 0x01 : 0x80);
+      if (set + 1 < length) b[2 + set + 1] = 0x7f;  // a later set byte is not the one found
+      REQUIRE(rootd::first_nonzero(b, 2, length) == 2 + set);
+    }
+  }
+  static_assert(rootd::first_nonzero(rootd::Bytes("\0\0\0\1", 4), 0, 3) == 3);
+  static_assert(rootd::first_nonzero(rootd::Bytes("\0\2\0\1", 4), 0, 4) == 1);
+}

@@ -308,9 +308,8 @@ constexpr Result<SectionSpans> check_sections(Bytes blob) {
     if (!range_fits(offset, length, blob.size())) {
       return Error{Reason::BCFG_SECTION_OUT_OF_BOUNDS, at32(entry + kSectionEntryLengthOffset)};
     }
-    for (std::size_t at = end; at < expected; ++at) {
-      if (blob[at] != 0) return Error{Reason::BCFG_PADDING_NONZERO, at32(at)};
-    }
+    if (const std::size_t nonzero = first_nonzero(blob, end, expected - end); nonzero != expected)
+      return Error{Reason::BCFG_PADDING_NONZERO, at32(nonzero)};
     spans[i] = {static_cast<std::uint32_t>(offset), static_cast<std::uint32_t>(length),
                 static_cast<std::uint32_t>(count)};
     end = static_cast<std::size_t>(offset + length);
@@ -360,14 +359,8 @@ struct StringCursor {
 };
 
 constexpr Check check_zero(Bytes blob, std::size_t at, std::size_t size, Reason reason) {
-  // Reserved fields are a few bytes per row: test them together, and look
-  // for the offending byte only when one is set.
-  unsigned any = 0;
-  for (std::size_t i = 0; i < size; ++i) any |= byte_at(blob, at + i);
-  if (any == 0) return kOk;
-  for (std::size_t i = 0; i < size; ++i) {
-    if (blob[at + i] != 0) return {reason, at32(at + i)};
-  }
+  const std::size_t nonzero = first_nonzero(blob, at, size);
+  if (nonzero != at + size) return {reason, at32(nonzero)};
   return kOk;
 }
 

@@ -71,6 +71,19 @@ constexpr void store_le64(MutableBytes b, std::size_t at, std::uint64_t v) {
   for (std::size_t i = 0; i < 8; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xFFU);
 }
 
+// Offset of the first non-zero byte in [at, at + length), or at + length:
+// both formats' reserved fields. They are a few bytes per row, so they are
+// tested together and walked only when one is set. Callers check the range.
+constexpr std::size_t first_nonzero(Bytes b, std::size_t at, std::size_t length) {
+  unsigned any = 0;
+  for (std::size_t i = 0; i < length; ++i) any |= byte_at(b, at + i);
+  if (any == 0) return at + length;
+  for (std::size_t i = 0; i < length; ++i) {
+    if (b[at + i] != 0) return at + i;
+  }
+  return at + length;
+}
+
 // Callers check range_fits(at, len, b.size()) first.
 constexpr std::string_view chars_at(Bytes b, std::size_t at, std::size_t len) {
   return std::string_view(b.data() + at, len);

@@ -40,14 +40,8 @@ constexpr void require_index(bool in_range) {
 constexpr bool page_aligned(std::uint64_t v) { return v % kPageSize == 0; }
 
 constexpr Check expect_zero(Bytes b, std::size_t at, std::size_t length) {
-  // Reserved fields are a few bytes per entry: test them together, and look
-  // for the offending byte only when one is set.
-  unsigned any = 0;
-  for (std::size_t i = 0; i < length; ++i) any |= byte_at(b, at + i);
-  if (any == 0) return kOk;
-  for (std::size_t i = 0; i < length; ++i) {
-    if (b[at + i] != 0) return fail(Reason::HANDOFF_RESERVED_NONZERO, at + i);
-  }
+  const std::size_t nonzero = first_nonzero(b, at, length);
+  if (nonzero != at + length) return fail(Reason::HANDOFF_RESERVED_NONZERO, nonzero);
   return kOk;
 }
 

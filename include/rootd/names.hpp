@@ -64,8 +64,9 @@ constexpr std::size_t first_non_name_char(Bytes b) {
   constexpr std::size_t kBlock = 16;
   std::size_t at = 0;
   for (; b.size() - at >= kBlock; at += kBlock) {
-    unsigned bad = 0;
-    for (std::size_t i = 0; i < kBlock; ++i) bad |= is_name_char(b[at + i]) ? 0U : 1U;
+    // One byte of flags per input byte, so vector lanes never widen.
+    std::uint8_t bad = 0;
+    for (std::size_t i = 0; i < kBlock; ++i) bad |= static_cast<std::uint8_t>(!is_name_char(b[at + i]));
     if (bad != 0) break;
   }
   for (; at < b.size(); ++at) {
