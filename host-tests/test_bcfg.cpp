@@ -1193,7 +1193,8 @@ TEST_CASE("a bad byte in any string is reported at that string's reference") {
     const std::size_t row = view.service_offset(i);
     strings.push_back({sv.name, row + bc::kServiceNameOffset, Reason::BCFG_SERVICE_NAME_INVALID});
     strings.push_back({sv.role, row + bc::kServiceRoleOffset, Reason::BCFG_SERVICE_ROLE_INVALID});
-    strings.push_back({sv.image, row + bc::kServiceImageOffset, Reason::BCFG_SERVICE_IMAGE_INVALID});
+    strings.push_back(
+        {sv.image, row + bc::kServiceImageOffset, Reason::BCFG_SERVICE_IMAGE_INVALID});
   }
   for (std::size_t i = 0; i < view.provider_count(); ++i) {
     strings.push_back({view.provider(i).name, view.provider_offset(i) + bc::kProviderNameOffset,

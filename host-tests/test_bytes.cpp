@@ -125,7 +125,8 @@ TEST_CASE("sliced CRC-32C continues a bytewise state and vice versa") {
 // Reference loads, byte by byte, that never take a fast path.
 std::uint64_t le_bytes(const std::vector<char>& b, std::size_t at, std::size_t n) {
   std::uint64_t v = 0;
-  for (std::size_t i = 0; i < n; ++i) v |= std::uint64_t{static_cast<std::uint8_t>(b[at + i])} << (8 * i);
+  for (std::size_t i = 0; i < n; ++i)
+    v |= std::uint64_t{static_cast<std::uint8_t>(b[at + i])} << (8 * i);
   return v;
 }
 

@@ -397,13 +397,10 @@ inline constexpr EdgeReasons kPeerReasons{Reason::BCFG_PEER_RANGE_NOT_CONTIGUOUS
 
 // One service's edge list: it must start where the previous service's list
 // ended (so lists tile the section in service order) and ascend strictly.
-[[gnu::always_inline]] constexpr Check check_edge_list(Bytes blob, std::size_t row,
-                                                       std::size_t first_field,
-                                                       std::size_t count_field,
-                                                       const SectionSpan& section,
-                                                       std::size_t service_count,
-                                                       std::size_t& cursor,
-                                                       const EdgeReasons& reasons) {
+[[gnu::always_inline]] constexpr Check check_edge_list(
+    Bytes blob, std::size_t row, std::size_t first_field, std::size_t count_field,
+    const SectionSpan& section, std::size_t service_count, std::size_t& cursor,
+    const EdgeReasons& reasons) {
   const std::uint32_t first = load_le32(blob, row + first_field);
   const std::uint16_t count = load_le16(blob, row + count_field);
   if (first != cursor) return {reasons.not_contiguous, at32(row + first_field)};

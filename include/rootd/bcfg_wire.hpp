@@ -23,18 +23,19 @@ inline constexpr std::size_t kMaxAfterEdges = 8192;  // total `after` entries
 inline constexpr std::size_t kMaxPeerEdges = 8192;   // total `peers` entries
 inline constexpr std::size_t kMaxProviders = 32;
 inline constexpr std::size_t kMaxMounts = 32;
-inline constexpr std::size_t kMaxNameLength = 31;   // names: 1..31 of [a-z0-9-]
+inline constexpr std::size_t kMaxNameLength = 31;  // names: 1..31 of [a-z0-9-]
 // Profile ids are longer than names: the seed's phase profiles include
 // "phase4-loader-materialized-launch" (33 bytes).
 inline constexpr std::size_t kMaxProfileLength = 63;  // profile ids: 1..63 of [a-z0-9-]
-inline constexpr std::size_t kMaxPathLength = 255;  // mount paths
+inline constexpr std::size_t kMaxPathLength = 255;    // mount paths
 inline constexpr std::uint16_t kNoIndex = 0xFFFF;
 inline constexpr std::uint32_t kNoPartition = 0xFFFFFFFF;
 
 // Every string the rows can reference, each at its longest: the profile, three
 // per service (name, role, image), one per provider, one path per mount.
-inline constexpr std::size_t kMaxStringBytes =
-    kMaxProfileLength + kMaxNameLength * (3 * kMaxServices + kMaxProviders) + kMaxPathLength * kMaxMounts;
+inline constexpr std::size_t kMaxStringBytes = kMaxProfileLength +
+                                               kMaxNameLength * (3 * kMaxServices + kMaxProviders) +
+                                               kMaxPathLength * kMaxMounts;
 
 static_assert(kMaxServices < kNoIndex, "kNoIndex must never be a valid service index");
 static_assert(kMaxProviders < kNoIndex && kMaxMounts < kNoIndex);
@@ -328,13 +329,19 @@ static_assert(section_tag_value(section_info(Section::MOUNTS)) == 0x31544E4DU, "
 
 // ---- name and path syntax --------------------------------------------------------
 
-constexpr bool name_is_well_formed(std::string_view name) { return is_name_text(name, kMaxNameLength); }
+constexpr bool name_is_well_formed(std::string_view name) {
+  return is_name_text(name, kMaxNameLength);
+}
 // "none" or a profile id: 1..63 of [a-z0-9-].
-constexpr bool profile_is_well_formed(std::string_view id) { return is_name_text(id, kMaxProfileLength); }
+constexpr bool profile_is_well_formed(std::string_view id) {
+  return is_name_text(id, kMaxProfileLength);
+}
 
 // Structural only: 1..255 graphic ASCII bytes (0x21..0x7E). Normalization
 // ("/" rooted, no "//", no "." or ".." segments) is the policy layer's.
-constexpr bool path_is_well_formed(std::string_view path) { return is_graphic_text(path, kMaxPathLength); }
+constexpr bool path_is_well_formed(std::string_view path) {
+  return is_graphic_text(path, kMaxPathLength);
+}
 
 // The canonical order of names and paths (names.hpp), under the name the
 // policy layer and the tools know it by.

@@ -44,18 +44,21 @@ constexpr T load_native(Bytes b, std::size_t at) {
 
 // Callers check bounds first (range_fits); these never read past `at + N`.
 constexpr std::uint16_t load_le16(Bytes b, std::size_t at) {
-  if (detail::kLittleEndianTarget && !std::is_constant_evaluated()) return detail::load_native<std::uint16_t>(b, at);
+  if (detail::kLittleEndianTarget && !std::is_constant_evaluated())
+    return detail::load_native<std::uint16_t>(b, at);
   return static_cast<std::uint16_t>(byte_at(b, at) | (byte_at(b, at + 1) << 8));
 }
 constexpr std::uint32_t load_le32(Bytes b, std::size_t at) {
-  if (detail::kLittleEndianTarget && !std::is_constant_evaluated()) return detail::load_native<std::uint32_t>(b, at);
+  if (detail::kLittleEndianTarget && !std::is_constant_evaluated())
+    return detail::load_native<std::uint32_t>(b, at);
   return static_cast<std::uint32_t>(byte_at(b, at)) |
          (static_cast<std::uint32_t>(byte_at(b, at + 1)) << 8) |
          (static_cast<std::uint32_t>(byte_at(b, at + 2)) << 16) |
          (static_cast<std::uint32_t>(byte_at(b, at + 3)) << 24);
 }
 constexpr std::uint64_t load_le64(Bytes b, std::size_t at) {
-  if (detail::kLittleEndianTarget && !std::is_constant_evaluated()) return detail::load_native<std::uint64_t>(b, at);
+  if (detail::kLittleEndianTarget && !std::is_constant_evaluated())
+    return detail::load_native<std::uint64_t>(b, at);
   return static_cast<std::uint64_t>(load_le32(b, at)) |
          (static_cast<std::uint64_t>(load_le32(b, at + 4)) << 32);
 }

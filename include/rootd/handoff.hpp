@@ -276,7 +276,8 @@ constexpr Check walk_descriptors(Bytes blob, Layout& layout) {
     at += size;
   }
   for (const DescriptorInfo& info : kDescriptorTable) {
-    if (info.missing != Reason::NONE && !layout[info.descriptor].present()) return fail(info.missing, total);
+    if (info.missing != Reason::NONE && !layout[info.descriptor].present())
+      return fail(info.missing, total);
   }
   return kOk;
 }
@@ -357,7 +358,8 @@ constexpr Check check_module_name(Bytes blob, std::size_t e) {
   }
   if (bad == 0) return kOk;
   for (std::size_t i = 0; i < length; ++i) {
-    if (!is_name_char(blob[name + i])) return fail(Reason::HANDOFF_MODULE_NAME_INVALID_CHAR, name + i);
+    if (!is_name_char(blob[name + i]))
+      return fail(Reason::HANDOFF_MODULE_NAME_INVALID_CHAR, name + i);
   }
   for (std::size_t i = length; i < kModuleNameFieldSize; ++i) {
     if (blob[name + i] != 0) return fail(Reason::HANDOFF_MODULE_NAME_PADDING_NONZERO, name + i);
@@ -502,7 +504,8 @@ constexpr Result<View> parse(Bytes blob) {
   const Result<ImageFrame> image_frame =
       detail::check_image_frame(blob, layout[Descriptor::IMAGE_FRAME], slots);
   if (!image_frame) return image_frame.error();
-  if (Check c = detail::check_endpoints(blob, layout[Descriptor::ENDPOINTS], slots); !ok(c)) return c;
+  if (Check c = detail::check_endpoints(blob, layout[Descriptor::ENDPOINTS], slots); !ok(c))
+    return c;
   const detail::Located& modules = layout[Descriptor::MODULES];
   if (modules.present()) {
     if (Check c = detail::check_modules(blob, modules, slots); !ok(c)) return c;

@@ -317,7 +317,8 @@ inline constexpr DescriptorInfo kDescriptorTable[kKnownDescriptorCount] = {
     {Descriptor::CSPACE, kKindCspace, false, kCspacePayloadSize, Reason::HANDOFF_MISSING_CSPACE},
     {Descriptor::IMAGE_FRAME, kKindImageFrame, false, kImageFramePayloadSize,
      Reason::HANDOFF_MISSING_IMAGE_FRAME},
-    {Descriptor::ENDPOINTS, kKindEndpoints, true, kEndpointEntrySize, Reason::HANDOFF_MISSING_ENDPOINTS},
+    {Descriptor::ENDPOINTS, kKindEndpoints, true, kEndpointEntrySize,
+     Reason::HANDOFF_MISSING_ENDPOINTS},
     {Descriptor::MODULES, kKindModules, true, kModuleEntrySize, Reason::NONE},
     {Descriptor::UNTYPED, kKindUntyped, true, kUntypedEntrySize, Reason::NONE},
     {Descriptor::FRAMEBUFFER, kKindFramebuffer, false, kFramebufferPayloadSize, Reason::NONE},
@@ -325,7 +326,9 @@ inline constexpr DescriptorInfo kDescriptorTable[kKnownDescriptorCount] = {
 };
 
 constexpr std::size_t index_of(Descriptor d) { return static_cast<std::size_t>(d); }
-constexpr const DescriptorInfo& descriptor_info(Descriptor d) { return kDescriptorTable[index_of(d)]; }
+constexpr const DescriptorInfo& descriptor_info(Descriptor d) {
+  return kDescriptorTable[index_of(d)];
+}
 
 // The row for a kind on the wire, or nullptr for a kind rootd does not know.
 constexpr const DescriptorInfo* find_descriptor(std::uint16_t kind) {
@@ -351,7 +354,8 @@ constexpr bool descriptor_table_is_sound() {
   return true;
 }
 }  // namespace detail
-static_assert(detail::descriptor_table_is_sound(), "descriptor kinds: enum order, ascending kinds, sizes");
+static_assert(detail::descriptor_table_is_sound(),
+              "descriptor kinds: enum order, ascending kinds, sizes");
 
 // ---- decoded values ----------------------------------------------------------
 

@@ -1,8 +1,8 @@
 // Text rules both wire formats share: the name alphabet, graphic paths, the
 // canonical byte order, and binary search over rows sorted in that order.
 // The handoff's module names and the boot config's service, role, image,
-// provider and profile names are one alphabet, so a module name always
-// matches the image name that asks for it.
+// provider and profile names share one alphabet, so any image name a config
+// can hold is a name a module can carry.
 #pragma once
 
 #include <bit>
@@ -36,10 +36,10 @@ constexpr std::uint64_t non_name_bytes(std::uint64_t word) {
   constexpr std::uint64_t kHigh = kOnes * 0x80;
   constexpr std::uint64_t kLow7 = kOnes * 0x7F;
   const std::uint64_t y = word & kLow7;
-  const std::uint64_t from_a = y + kOnes * (0x80 - 'a');  // bit 7: y >= 'a'
-  const std::uint64_t past_z = y + kOnes * (0x7F - 'z');  // bit 7: y > 'z'
-  const std::uint64_t from_0 = y + kOnes * (0x80 - '0');  // bit 7: y >= '0'
-  const std::uint64_t past_9 = y + kOnes * (0x7F - '9');  // bit 7: y > '9'
+  const std::uint64_t from_a = y + kOnes * (0x80 - 'a');       // bit 7: y >= 'a'
+  const std::uint64_t past_z = y + kOnes * (0x7F - 'z');       // bit 7: y > 'z'
+  const std::uint64_t from_0 = y + kOnes * (0x80 - '0');       // bit 7: y >= '0'
+  const std::uint64_t past_9 = y + kOnes * (0x7F - '9');       // bit 7: y > '9'
   const std::uint64_t not_dash = (y ^ (kOnes * '-')) + kLow7;  // bit 7: y != '-'
   const std::uint64_t in = (from_a & ~past_z) | (from_0 & ~past_9) | ~not_dash;
   return (~in | word) & kHigh;
@@ -66,7 +66,8 @@ constexpr std::size_t first_non_name_char(Bytes b) {
   for (; b.size() - at >= kBlock; at += kBlock) {
     // One byte of flags per input byte, so vector lanes never widen.
     std::uint8_t bad = 0;
-    for (std::size_t i = 0; i < kBlock; ++i) bad |= static_cast<std::uint8_t>(!is_name_char(b[at + i]));
+    for (std::size_t i = 0; i < kBlock; ++i)
+      bad |= static_cast<std::uint8_t>(!is_name_char(b[at + i]));
     if (bad != 0) break;
   }
   for (; at < b.size(); ++at) {
