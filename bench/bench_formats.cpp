@@ -34,6 +34,7 @@
 #include "rootd/endpoints.hpp"
 #include "rootd/envelope.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/inventory.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/policy.hpp"

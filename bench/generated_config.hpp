@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "rootd/status.hpp"
 
 namespace bench {

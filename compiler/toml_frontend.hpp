@@ -22,6 +22,7 @@
 
 #include "diagnostics.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_writer.hpp"
 
 namespace bcfg_tool {
 

@@ -11,6 +11,7 @@
 
 #include "config_verdict.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "rootd/status.hpp"
 
 namespace rootd_fuzz::corpus {

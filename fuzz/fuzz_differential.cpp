@@ -28,6 +28,8 @@
 #include "fuzz_support.hpp"
 #include "pipeline.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_decode.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "toml_frontend.hpp"
 
 namespace {

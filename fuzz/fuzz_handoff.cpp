@@ -15,6 +15,7 @@
 
 #include "fuzz_support.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 
 namespace {
 

@@ -16,6 +16,7 @@
 #include "rootd/bcfg.hpp"
 #include "rootd/bytes.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/result.hpp"
 #include "rootd/status.hpp"
 

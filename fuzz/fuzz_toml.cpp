@@ -19,6 +19,7 @@
 #include "fuzz_support.hpp"
 #include "pipeline.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "toml_frontend.hpp"
 
 namespace {

@@ -18,6 +18,7 @@
 #include "config_corpus.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 
 namespace {
 

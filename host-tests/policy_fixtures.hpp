@@ -10,8 +10,10 @@
 #include <string_view>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/result.hpp"
 
 namespace fixtures {

@@ -17,6 +17,8 @@
 #include <vector>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_decode.hpp"
+#include "rootd/bcfg_writer.hpp"
 
 namespace bc = rootd::bcfg;
 using rootd::Bytes;
@@ -1170,6 +1172,56 @@ TEST_CASE(
         "{} bytes: {} structural rejections ({} distinct reasons), {} re-encoded identically",
         original.size(), rejected_structurally, reasons.size(), still_valid));
   }
+}
+
+// parse() tests the string table's name bytes in one pass and then each
+// name by where it ends (StringCursor::last_is_name). Every string, every
+// byte: a bad byte must be blamed on the string that holds it, no earlier and
+// no later one, with that string's reason at its reference.
+TEST_CASE("a bad byte in any string is reported at that string's reference") {
+  const std::vector<char>& original = blob_vector();
+  const bc::View view = *bc::parse(original);
+  struct Str {
+    std::string_view text;
+    std::size_t ref;
+    Reason reason;
+  };
+  std::vector<Str> strings = {{view.profile(), view.profile_offset() + bc::kProfileNameOffset,
+                               Reason::BCFG_PROFILE_INVALID}};
+  for (std::size_t i = 0; i < view.service_count(); ++i) {
+    const bc::Service sv = view.service(i);
+    const std::size_t row = view.service_offset(i);
+    strings.push_back({sv.name, row + bc::kServiceNameOffset, Reason::BCFG_SERVICE_NAME_INVALID});
+    strings.push_back({sv.role, row + bc::kServiceRoleOffset, Reason::BCFG_SERVICE_ROLE_INVALID});
+    strings.push_back(
+        {sv.image, row + bc::kServiceImageOffset, Reason::BCFG_SERVICE_IMAGE_INVALID});
+  }
+  for (std::size_t i = 0; i < view.provider_count(); ++i) {
+    strings.push_back({view.provider(i).name, view.provider_offset(i) + bc::kProviderNameOffset,
+                       Reason::BCFG_PROVIDER_NAME_INVALID});
+  }
+  for (std::size_t i = 0; i < view.mount_count(); ++i) {
+    strings.push_back({view.mount(i).path, view.mount_offset(i) + bc::kMountPathOffset,
+                       Reason::BCFG_MOUNT_PATH_INVALID});
+  }
+  REQUIRE(view.mount_count() > 0);
+  std::size_t checked = 0;
+  for (const Str& str : strings) {
+    const auto first = static_cast<std::size_t>(str.text.data() - original.data());
+    for (std::size_t k = 0; k < str.text.size(); ++k) {
+      for (char bad : {' ', '\x80', '\0'}) {  // outside names and paths alike
+        std::vector<char> m = original;
+        m[first + k] = bad;
+        fix_checksum(m);
+        INFO(fmt::format("string '{}' byte {} value {:#04x}", str.text, k, bad));
+        const rootd::Result<bc::View> v = bc::parse(m);
+        REQUIRE(!v.ok());
+        CHECK(v.error() == rootd::Error{str.reason, static_cast<std::uint32_t>(str.ref)});
+        ++checked;
+      }
+    }
+  }
+  CHECK(checked == 3 * view.bytes().size() - 3 * (view.section_offset(bc::Section::STRINGS)));
 }
 
 TEST_CASE("every truncation is rejected, also with size and checksum rewritten") {

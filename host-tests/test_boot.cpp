@@ -20,6 +20,7 @@
 
 #include "boot_run.hpp"
 #include "kernel_model.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "services.hpp"
 #include "system_image.hpp"
 

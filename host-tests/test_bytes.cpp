@@ -1,13 +1,16 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <cstring>
 #include <random>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "rootd/bytes.hpp"
+#include "rootd/names.hpp"
 
 namespace {
 constexpr std::string_view kCheck = "123456789";
@@ -115,4 +118,99 @@ TEST_CASE("sliced CRC-32C continues a bytewise state and vice versa") {
     CHECK(rootd::crc32c_final(a) == whole);
     CHECK(rootd::crc32c_final(b) == whole);
   }
+}
+
+// ---- run-time fast paths against their constant-evaluation twins ----------------
+
+// Reference loads, byte by byte, that never take a fast path.
+std::uint64_t le_bytes(const std::vector<char>& b, std::size_t at, std::size_t n) {
+  std::uint64_t v = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    v |= std::uint64_t{static_cast<std::uint8_t>(b[at + i])} << (8 * i);
+  return v;
+}
+
+TEST_CASE("run-time loads read the same values as byte-by-byte loads, at every alignment") {
+  std::mt19937 rng(7);
+  std::vector<char> b(64);
+  for (char& c : b) c = static_cast<char>(rng());
+  for (std::size_t at = 0; at + 8 <= b.size(); ++at) {
+    CHECK(rootd::load_le16(b, at) == le_bytes(b, at, 2));
+    CHECK(rootd::load_le32(b, at) == le_bytes(b, at, 4));
+    CHECK(rootd::load_le64(b, at) == le_bytes(b, at, 8));
+  }
+}
+
+namespace {
+int compare_reference(std::string_view a, std::string_view b) {
+  const std::size_t n = std::min(a.size(), b.size());
+  const int c = std::memcmp(a.data(), b.data(), n);
+  if (c != 0) return c < 0 ? -1 : 1;
+  if (a.size() == b.size()) return 0;
+  return a.size() < b.size() ? -1 : 1;
+}
+}  // namespace
+
+static_assert(rootd::compare_bytes("svc-0000a", "svc-0000b") < 0);
+static_assert(rootd::compare_bytes("svc-00001", "svc-0000") > 0);
+static_assert(rootd::compare_bytes("\xff", "a") > 0);
+
+TEST_CASE("compare_bytes at run time (eight bytes per step) orders like memcmp with prefix first") {
+  std::mt19937 rng(11);
+  // Short alphabets and long shared prefixes, so the word step, the byte tail
+  // and the prefix rule are all reached; 0x80..0xFF bytes check unsigned order.
+  const char alphabet[] = {'a', 'b', '\x7f', '\x80', '\xff'};
+  for (int round = 0; round < 20000; ++round) {
+    std::string a(rng() % 20, 'x');
+    std::string b = a;
+    const std::size_t extra_a = rng() % 4;
+    const std::size_t extra_b = rng() % 4;
+    for (std::size_t i = 0; i < extra_a; ++i) a += alphabet[rng() % 5];
+    for (std::size_t i = 0; i < extra_b; ++i) b += alphabet[rng() % 5];
+    INFO(a << " vs " << b);
+    REQUIRE(rootd::compare_bytes(a, b) == compare_reference(a, b));
+    REQUIRE(rootd::compare_bytes(b, a) == compare_reference(b, a));
+  }
+}
+
+TEST_CASE("non_name_bytes flags exactly the bytes outside [a-z0-9-], each value in each position") {
+  for (int value = 0; value < 256; ++value) {
+    for (std::size_t pos = 0; pos < 8; ++pos) {
+      std::array<char, 8> word;
+      word.fill('m');
+      word[pos] = static_cast<char>(value);
+      const std::uint64_t flags = rootd::non_name_bytes(rootd::load_le64(word, 0));
+      const std::uint64_t expected =
+          rootd::is_name_char(static_cast<char>(value)) ? 0 : std::uint64_t{0x80} << (8 * pos);
+      INFO("byte " << value << " at " << pos);
+      REQUIRE(flags == expected);
+    }
+  }
+  static_assert(rootd::non_name_bytes(0x2D7A61397A30612DULL) == 0, "-a0z9az- is all name bytes");
+  static_assert(rootd::non_name_bytes(0x2D7A61397A30612EULL) == 0x80, "'.' is not");
+}
+
+TEST_CASE("first_non_name_char finds the first byte outside the alphabet at any length") {
+  for (std::size_t length = 0; length < 70; ++length) {
+    for (std::size_t bad = 0; bad <= length; ++bad) {
+      std::vector<char> text(length, 'k');
+      if (bad < length) text[bad] = (bad % 2 == 0) ? '_' : 'A';
+      if (bad + 1 < length) text[bad + 1] = '.';  // later bad bytes do not matter
+      REQUIRE(rootd::first_non_name_char(rootd::Bytes(text.data(), text.size())) == bad);
+    }
+  }
+}
+
+TEST_CASE("first_nonzero finds the first set byte of a range, or its end") {
+  for (std::size_t length = 0; length < 12; ++length) {
+    for (std::size_t set = 0; set <= length; ++set) {
+      std::vector<char> b(length + 4, '\x5a');  // set bytes around the range
+      for (std::size_t i = 0; i < length; ++i) b[2 + i] = 0;
+      if (set < length) b[2 + set] = static_cast<char>(set % 2 == 0 ? 0x01 : 0x80);
+      if (set + 1 < length) b[2 + set + 1] = 0x7f;  // a later set byte is not the one found
+      REQUIRE(rootd::first_nonzero(b, 2, length) == 2 + set);
+    }
+  }
+  static_assert(rootd::first_nonzero(rootd::Bytes("\0\0\0\1", 4), 0, 3) == 3);
+  static_assert(rootd::first_nonzero(rootd::Bytes("\0\2\0\1", 4), 0, 4) == 1);
 }

@@ -23,7 +23,9 @@
 #include "diagnostics.hpp"
 #include "pipeline.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "toml_frontend.hpp"
 
 namespace fs = std::filesystem;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 
 namespace h = rootd::handoff;
 using rootd::EndpointKind;
@@ -894,6 +895,53 @@ std::set<unsigned> defined_handoff_reasons() {
 }
 
 }  // namespace
+
+// check_module_name tests the 32-byte field a word at a time and walks it
+// byte by byte only when a word fails: at every name length, every byte of
+// the field, a bad value is reported as the byte loop would.
+TEST_CASE("module name field: every length, every byte, first fault reported at its byte") {
+  for (std::size_t length = 1; length <= h::kMaxNameLength; ++length) {
+    const std::string name(length, 'q');
+    std::array<char, 512> bytes{};
+    h::Builder b(bytes);
+    sample_cspace_and_image(b);
+    sample_endpoints(b);
+    b.module({name, 0x10000000, 0x1000, 200});
+    const rootd::Result<std::size_t> size = b.finish();
+    REQUIRE(size.ok());
+    const rootd::MutableBytes blob(bytes.data(), *size);
+    REQUIRE(h::parse(blob).ok());
+    const std::size_t field = payload_of(blob, h::kKindModules) + h::kModuleNameOffset;
+    for (std::size_t at = 0; at < h::kModuleNameFieldSize; ++at) {
+      // Inside the name: outside the alphabet. In the padding: any non-zero byte.
+      const std::vector<char> values =
+          at < length ? std::vector<char>{'\0', ' ', 'Q', '_', '\x80', '\xff', '/', ':', '`', '{'}
+                      : std::vector<char>{'a', '\x01', '\x80', '\xff'};
+      for (char value : values) {
+        std::array<char, 512> copy = bytes;
+        const rootd::MutableBytes m(copy.data(), *size);
+        m[field + at] = value;
+        // A second fault further on must not be the one reported.
+        if (at + 1 < h::kModuleNameFieldSize) m[field + at + 1] = at + 1 < length ? '.' : 'z';
+        REQUIRE(h::seal(m).reason == Reason::NONE);
+        INFO("length " << length << " byte " << at << " value " << static_cast<int>(value));
+        const rootd::Result<h::View> v = h::parse(m);
+        REQUIRE(!v.ok());
+        const Reason expected = at < length ? Reason::HANDOFF_MODULE_NAME_INVALID_CHAR
+                                            : Reason::HANDOFF_MODULE_NAME_PADDING_NONZERO;
+        CHECK(v.error() == rootd::Error{expected, static_cast<std::uint32_t>(field + at)});
+      }
+    }
+    // Every name byte in the alphabet, in every position of a word.
+    for (char good : std::string_view("az09-m")) {
+      std::array<char, 512> copy = bytes;
+      const rootd::MutableBytes m(copy.data(), *size);
+      for (std::size_t at = 0; at < length; ++at) m[field + at] = good;
+      REQUIRE(h::seal(m).reason == Reason::NONE);
+      CHECK(h::parse(m).ok());
+    }
+  }
+}
 
 TEST_CASE("the valid sample parses and round-trips byte for byte") {
   const Spec spec = valid_spec();

@@ -16,6 +16,7 @@
 #include "kernel_model.hpp"
 #include "rootd/abi.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/roles.hpp"
 #include "services.hpp"
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "rootd/ordering.hpp"
 
 using rootd::Reason;

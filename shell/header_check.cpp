@@ -1,12 +1,34 @@
 // Includes every public header with the shell's freestanding flags and uses
-// each parser once, so the link proves the library needs no libc or
-// libstdc++ symbol. host-tests runs `nm -u` on the result as well.
+// each parser, writer and decoder once, so the link proves the library needs
+// no libc or libstdc++ symbol. host-tests runs `nm -u` on the result as well.
+// The list below is every header in include/rootd, in name order: the test
+// header-check-lists-every-header (shell/meson.build) fails when a header in
+// the directory is missing from it. It is built without ROOTD_IMAGE, so the
+// host-side writers are checked here too.
+#include "rootd/abi.hpp"
+#include "rootd/authority.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/bcfg_decode.hpp"
+#include "rootd/bcfg_wire.hpp"
+#include "rootd/bcfg_writer.hpp"
+#include "rootd/boot.hpp"
 #include "rootd/bytes.hpp"
 #include "rootd/endpoints.hpp"
+#include "rootd/envelope.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
+#include "rootd/handoff_wire.hpp"
+#include "rootd/hooks.hpp"
+#include "rootd/inventory.hpp"
+#include "rootd/names.hpp"
+#include "rootd/ordering.hpp"
+#include "rootd/policy.hpp"
+#include "rootd/profiles.hpp"
 #include "rootd/result.hpp"
+#include "rootd/roles.hpp"
+#include "rootd/sink.hpp"
 #include "rootd/status.hpp"
+#include "rootd/storage.hpp"
 
 asm(R"(
     .section .text.entry, "ax", @progbits
@@ -18,6 +40,10 @@ _start:
     .text
 )");
 
+namespace {
+char g_scratch[4096];
+}  // namespace
+
 extern "C" [[noreturn]] void header_check_main(const char* p, std::size_t n) {
   volatile std::uint32_t sink = 0;
   rootd::Bytes bytes(p, n);
@@ -27,5 +53,22 @@ extern "C" [[noreturn]] void header_check_main(const char* p, std::size_t n) {
   auto c = rootd::bcfg::parse(bytes);
   sink = sink + static_cast<std::uint32_t>(c.error().reason);
   sink = sink + static_cast<std::uint32_t>(rootd::reason_name(rootd::Reason::INTERNAL_STATE).size());
+
+  rootd::handoff::Builder builder(g_scratch);
+  builder.module({rootd::handoff::kMagic, n, n, 1});
+  sink = sink + static_cast<std::uint32_t>(builder.finish().error().reason);
+  sink = sink + static_cast<std::uint32_t>(rootd::handoff::seal(g_scratch).reason);
+
+  rootd::bcfg::ServiceDesc service;
+  service.name = std::string_view(p, n);
+  rootd::bcfg::ConfigDesc desc;
+  desc.services = std::span<const rootd::bcfg::ServiceDesc>(&service, 1);
+  sink = sink + static_cast<std::uint32_t>(rootd::bcfg::write(desc, g_scratch).error().reason);
+  if (c) {
+    rootd::bcfg::ServiceDesc services[1];
+    rootd::bcfg::DecodeStorage storage;
+    storage.services = services;
+    sink = sink + static_cast<std::uint32_t>(rootd::bcfg::decode(*c, storage).error().reason);
+  }
   for (;;) asm volatile("pause");
 }

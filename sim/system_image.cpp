@@ -12,6 +12,7 @@
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/inventory.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/profiles.hpp"

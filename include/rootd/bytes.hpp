@@ -7,10 +7,12 @@
 // which no cast between byte types allows. Loads widen through uint8_t.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <type_traits>
 
 namespace rootd {
 
@@ -25,17 +27,38 @@ constexpr bool range_fits(std::uint64_t offset, std::uint64_t length, std::uint6
   return offset <= size && length <= size - offset;
 }
 
+// Run time on a little-endian target reads a field with one load: GCC does
+// not always fuse the byte loads below, and parsers read a field per row.
+// __builtin_memcpy of a constant 2, 4 or 8 bytes is always a plain move,
+// never a libc call. Constant evaluation takes the byte path.
+namespace detail {
+inline constexpr bool kLittleEndianTarget = std::endian::native == std::endian::little;
+
+template <class T>
+constexpr T load_native(Bytes b, std::size_t at) {
+  T v;
+  __builtin_memcpy(&v, b.data() + at, sizeof v);
+  return v;
+}
+}  // namespace detail
+
 // Callers check bounds first (range_fits); these never read past `at + N`.
 constexpr std::uint16_t load_le16(Bytes b, std::size_t at) {
+  if (detail::kLittleEndianTarget && !std::is_constant_evaluated())
+    return detail::load_native<std::uint16_t>(b, at);
   return static_cast<std::uint16_t>(byte_at(b, at) | (byte_at(b, at + 1) << 8));
 }
 constexpr std::uint32_t load_le32(Bytes b, std::size_t at) {
+  if (detail::kLittleEndianTarget && !std::is_constant_evaluated())
+    return detail::load_native<std::uint32_t>(b, at);
   return static_cast<std::uint32_t>(byte_at(b, at)) |
          (static_cast<std::uint32_t>(byte_at(b, at + 1)) << 8) |
          (static_cast<std::uint32_t>(byte_at(b, at + 2)) << 16) |
          (static_cast<std::uint32_t>(byte_at(b, at + 3)) << 24);
 }
 constexpr std::uint64_t load_le64(Bytes b, std::size_t at) {
+  if (detail::kLittleEndianTarget && !std::is_constant_evaluated())
+    return detail::load_native<std::uint64_t>(b, at);
   return static_cast<std::uint64_t>(load_le32(b, at)) |
          (static_cast<std::uint64_t>(load_le32(b, at + 4)) << 32);
 }
@@ -49,6 +72,19 @@ constexpr void store_le32(MutableBytes b, std::size_t at, std::uint32_t v) {
 }
 constexpr void store_le64(MutableBytes b, std::size_t at, std::uint64_t v) {
   for (std::size_t i = 0; i < 8; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xFFU);
+}
+
+// Offset of the first non-zero byte in [at, at + length), or at + length:
+// both formats' reserved fields. They are a few bytes per row, so they are
+// tested together and walked only when one is set. Callers check the range.
+constexpr std::size_t first_nonzero(Bytes b, std::size_t at, std::size_t length) {
+  unsigned any = 0;
+  for (std::size_t i = 0; i < length; ++i) any |= byte_at(b, at + i);
+  if (any == 0) return at + length;
+  for (std::size_t i = 0; i < length; ++i) {
+    if (b[at + i] != 0) return at + i;
+  }
+  return at + length;
 }
 
 // Callers check range_fits(at, len, b.size()) first.
