@@ -23,6 +23,7 @@
 #include "fuzz_support.hpp"
 #include "rootd/bcfg.hpp"
 #include "rootd/ordering.hpp"
+#include "rootd/owner.hpp"
 #include "rootd/policy.hpp"
 #include "rootd/sink.hpp"
 
@@ -81,8 +82,9 @@ void check_validation(const bc::View& v) {
     require(all.errors[k].offset < v.bytes().size(), "validation offsets lie inside the blob");
     require(rootd::reason_status(all.errors[k].reason) == rootd::Status::CONTRACT_INVALID,
             "validation errors lead to CONTRACT_INVALID");
-    const std::uint16_t owner = rootd::service_for_offset(v, all.errors[k].offset);
-    require(owner == bc::kNoIndex || owner < v.service_count(), "service_for_offset in range");
+    require(all.errors[k].blob == rootd::Blob::CONFIG, "validation errors are located in the config");
+    const std::uint16_t owner = rootd::owner_of(v, all.errors[k]);
+    require(owner == bc::kNoIndex || owner < v.service_count(), "owner_of in range");
   }
 }
 

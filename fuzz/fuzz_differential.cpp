@@ -37,6 +37,7 @@ namespace {
 namespace bc = rootd::bcfg;
 using rootd_fuzz::require;
 using rootd_fuzz::require_same_error;
+using rootd_fuzz::require_same_diagnostic;
 
 bool same_bytes(rootd::Bytes a, rootd::Bytes b) { return std::equal(a.begin(), a.end(), b.begin(), b.end()); }
 
@@ -84,7 +85,7 @@ void check_against_pipeline(rootd::Bytes blob, const rootd_fuzz::ConfigVerdict& 
   require(o.source_diagnostics.empty(), "a blob has no source diagnostics");
   if (v.parse_error.reason != rootd::Reason::NONE) {
     require(ds.size() == 1 && !ds[0].code.is_tool(), "a structural rejection is one diagnostic");
-    require_same_error(rootd::Error{ds[0].code.reason(), static_cast<std::uint32_t>(ds[0].offset)},
+    require_same_diagnostic(rootd::Error{ds[0].code.reason(), static_cast<std::uint32_t>(ds[0].offset)},
                        v.parse_error, "pipeline and parse reject with the same error");
     return;
   }
@@ -94,10 +95,10 @@ void check_against_pipeline(rootd::Bytes blob, const rootd_fuzz::ConfigVerdict& 
     return rootd::Error{ds[k].code.reason(), static_cast<std::uint32_t>(ds[k].offset)};
   };
   if (v.config_errors != 0) {
-    require_same_error(error_at(0), v.first_config_error, "first validate_config error");
+    require_same_diagnostic(error_at(0), v.first_config_error, "first validate_config error");
   }
   if (v.plan_errors != 0) {
-    require_same_error(error_at(v.config_errors), v.first_plan_error, "first plan_order error");
+    require_same_diagnostic(error_at(v.config_errors), v.first_plan_error, "first plan_order error");
   }
   const std::size_t policy = v.config_errors + v.plan_errors;
   if (policy != 0) {

@@ -27,12 +27,25 @@ namespace rootd_fuzz {
   std::abort();
 }
 
+[[noreturn]] inline void report_mismatch(rootd::Error a, rootd::Error b, std::string_view what);
+
 inline void require(bool holds, std::string_view what) {
   if (!holds) fuzz_failure(what);
 }
 
 inline void require_same_error(rootd::Error a, rootd::Error b, std::string_view what) {
   if (a == b) return;
+  report_mismatch(a, b, what);
+}
+
+// A diagnostic carries a reason and a byte offset, not the Error's subject:
+// it matches an Error when those two do.
+inline void require_same_diagnostic(rootd::Error diagnostic, rootd::Error e, std::string_view what) {
+  if (diagnostic.reason == e.reason && diagnostic.offset == e.offset) return;
+  report_mismatch(diagnostic, e, what);
+}
+
+inline void report_mismatch(rootd::Error a, rootd::Error b, std::string_view what) {
   std::fprintf(stderr, "  %.*s vs %.*s (offsets %u vs %u)\n",
                static_cast<int>(rootd::reason_name(a.reason).size()), rootd::reason_name(a.reason).data(),
                static_cast<int>(rootd::reason_name(b.reason).size()), rootd::reason_name(b.reason).data(),

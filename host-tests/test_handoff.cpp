@@ -104,9 +104,10 @@ constexpr FixedBlob patched(std::uint16_t kind, std::size_t field, std::uint64_t
   if (reseal) (void)h::seal(s.mutable_view());
   return s;
 }
-constexpr std::size_t field_at(std::uint16_t kind, std::size_t field) {
+// An Error's offset is 32 bits wide; the sample blob is far smaller.
+constexpr std::uint32_t field_at(std::uint16_t kind, std::size_t field) {
   const FixedBlob s = sample();
-  return (kind == 0 ? 0 : payload_of(s.view(), kind)) + field;
+  return static_cast<std::uint32_t>((kind == 0 ? 0 : payload_of(s.view(), kind)) + field);
 }
 
 constexpr rootd::Error error_of(const FixedBlob& b) {
