@@ -342,7 +342,7 @@ constexpr bool check_peer_transfer(const bcfg::View& config, const ServiceRoles&
 }
 
 template <class Sink>
-constexpr bool check_envelope(const bcfg::View& config, const ServiceRoles& roles, const Sources& sources,
+[[gnu::always_inline]] constexpr bool check_envelope(const bcfg::View& config, const ServiceRoles& roles, const Sources& sources,
                               std::size_t i, const Envelope& e, std::span<const Transfer> transfers,
                               DedicatedHolders& dedicated, const bcfg::IndexList& peers,
                               std::span<std::uint16_t, kMaxStoragePeers> storage_buffer, Reporter<Sink>& report) {
