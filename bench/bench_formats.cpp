@@ -12,12 +12,14 @@
 //
 // The configs come from generated_config.hpp (shared with bench-launch, which
 // boots them); each must pass every check rootd runs on a config before
-// anything is timed. "validate" is all of them, as rootd's boot runs them on
-// one config and its handoff: resolve_roles once, then validate_config,
-// validate_modules, validate_inventory, validate_envelopes (the streaming
-// form) and plan_order, sharing the resolved roles. The handoff is laid out the way the simulator lays out a real
-// one: one module per service plus boot-config, every dedicated endpoint and
-// a few untyped regions.
+// anything is timed. "validate+plan" is rootd::boot::plan_boot, the whole pure
+// plan step rootd's boot runs on one config and its handoff: resolve_roles
+// once, then validate_config, validate_modules, validate_inventory,
+// validate_envelopes (the streaming form) and plan_order, sharing the
+// resolved roles, then resolve_services (per service: launcher, slots, image
+// frame, transfer count). The handoff is laid out the way the simulator lays
+// out a real one: one module per service plus boot-config, every dedicated
+// endpoint and a few untyped regions.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -30,6 +32,7 @@
 
 #include "generated_config.hpp"
 #include "rootd/bcfg.hpp"
+#include "rootd/boot_plan.hpp"
 #include "rootd/bytes.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/envelope.hpp"
@@ -156,9 +159,9 @@ struct Row {
   std::size_t bytes = 0;
   Timing crc, parse, validate;
   Timing plan;  // plan_order alone: the part of `validate` that orders
-  // Each part of `validate` alone, and the whole through the signatures
+  // Each part of `validate` alone, and the validators through the signatures
   // without a shared table (each check resolves the roles itself).
-  Timing resolve, config, modules, inventory, envelopes, unshared;
+  Timing resolve, config, modules, inventory, envelopes, per_service, unshared;
   bool has_validate = false;
 };
 
@@ -182,22 +185,19 @@ Row measure_config(std::size_t n, const Settings& settings) {
     std::fprintf(stderr, "bench-formats: the %zu-service handoff does not parse\n", n);
     std::exit(1);
   }
-  auto plan = std::make_unique<rootd::OrderPlan>();
-  auto roles = std::make_unique<rootd::ServiceRoles>();
+  auto boot_plan = std::make_unique<rootd::boot::BootPlan<bcfg::kMaxServices>>();
+  std::vector<rootd::Transfer> scratch_buffer(rootd::kMaxTransfersPerEnvelope);
+  const std::span<rootd::Transfer> scratch(scratch_buffer);
+  rootd::ServiceRoles* const roles = &boot_plan->roles;
+  rootd::OrderPlan* const plan = &boot_plan->order;
   const auto validate = [&] {
-    rootd::FirstError first;
-    rootd::resolve_roles(view, *roles);
-    const bool valid = rootd::validate_config(view, *roles, first) &&
-                       rootd::validate_modules(view, *roles, *handoff, first) &&
-                       rootd::validate_inventory(view, *roles, *handoff, first) &&
-                       rootd::validate_envelopes(view, *roles, *handoff, first) &&
-                       rootd::plan_order(view, *roles, *plan, first);
-    if (!valid) {
+    const rootd::boot::PlanError e = rootd::boot::plan_boot(*handoff, view, *boot_plan, scratch);
+    if (!e.ok()) {
       std::fprintf(stderr, "bench-formats: the %zu-service config is invalid: %s at offset %u\n", n,
-                   std::string(rootd::reason_name(first.error.reason)).c_str(), first.error.offset);
+                   std::string(rootd::reason_name(e.error.reason)).c_str(), e.error.offset);
     }
-    keep(plan->wave_count);
-    return valid;
+    keep(boot_plan->order.wave_count);
+    return e.ok();
   };
   if (!validate()) std::exit(1);
 
@@ -236,6 +236,11 @@ Row measure_config(std::size_t n, const Settings& settings) {
   row.modules = alone([&](rootd::FirstError& f) { return rootd::validate_modules(view, *roles, *handoff, f); });
   row.inventory = alone([&](rootd::FirstError& f) { return rootd::validate_inventory(view, *roles, *handoff, f); });
   row.envelopes = alone([&](rootd::FirstError& f) { return rootd::validate_envelopes(view, *roles, *handoff, f); });
+  row.per_service = time_calls(settings, [&] {
+    const rootd::boot::PlanError e = rootd::boot::detail::resolve_services(*handoff, view, *boot_plan, scratch);
+    keep(boot_plan->services);
+    return e.ok();
+  });
   row.unshared = alone([&](rootd::FirstError& f) {
     return rootd::validate_config(view, f) && rootd::validate_modules(view, *handoff, f) &&
            rootd::validate_inventory(view, *handoff, f) && rootd::validate_envelopes(view, *handoff, f) &&
@@ -393,8 +398,8 @@ int main(int argc, char** argv) {
   for (std::size_t n : services) config_rows.push_back(measure_config(n, settings));
   print_table("handoff: rootd::handoff::parse (one module per service + boot-config)", handoff_rows);
   print_table(
-      "boot config: rootd::bcfg::parse; validate = resolve_roles + validate_config + validate_modules + "
-      "validate_inventory + validate_envelopes + plan_order",
+      "boot config: rootd::bcfg::parse; validate+plan = rootd::boot::plan_boot (resolve_roles + validate_config + "
+      "validate_modules + validate_inventory + validate_envelopes + plan_order + resolve_services)",
       config_rows);
   // The budget, at the largest size measured: parse, validate and
   // plan together in CRC-32C passes over the same config bytes (best times).
@@ -403,11 +408,11 @@ int main(int argc, char** argv) {
               largest.services, (largest.parse.best_us + largest.validate.best_us) / largest.crc.best_us,
               largest.parse.best_us / largest.crc.best_us, largest.validate.best_us / largest.crc.best_us);
   std::printf(
-      "validate at %zu services, each part alone (best us): resolve_roles %.2f, validate_config %.2f, "
-      "validate_modules %.2f, validate_inventory %.2f, validate_envelopes %.2f, plan_order %.2f; "
-      "all five without a shared role table %.2f (%.2f CRC passes)\n",
+      "plan_boot at %zu services, each part alone (best us): resolve_roles %.2f, validate_config %.2f, "
+      "validate_modules %.2f, validate_inventory %.2f, validate_envelopes %.2f, plan_order %.2f, "
+      "resolve_services %.2f; the five validators without a shared role table %.2f (%.2f CRC passes)\n",
       largest.services, largest.resolve.best_us, largest.config.best_us, largest.modules.best_us,
-      largest.inventory.best_us, largest.envelopes.best_us, largest.plan.best_us, largest.unshared.best_us,
-      largest.unshared.best_us / largest.crc.best_us);
+      largest.inventory.best_us, largest.envelopes.best_us, largest.plan.best_us, largest.per_service.best_us,
+      largest.unshared.best_us, largest.unshared.best_us / largest.crc.best_us);
   return 0;
 }

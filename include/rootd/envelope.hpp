@@ -242,7 +242,10 @@ constexpr Result<Envelope> synthesize_envelope_with(const bcfg::View& config, Ro
 constexpr Result<Envelope> synthesize_envelope(const bcfg::View& config, const ServiceRoles& roles,
                                                const Sources& sources, std::size_t i, std::span<Transfer> out,
                                                std::size_t used) {
-  std::array<std::uint16_t, kMaxStoragePeers> storage{};
+  // Scratch that storage_peers_of fills before anything reads it: boot
+  // planning synthesizes every service's envelope, and zeroing 128 bytes per
+  // call showed up there.
+  std::array<std::uint16_t, kMaxStoragePeers> storage;
   return detail::synthesize_envelope_with(
       config, [&roles](std::size_t j) { return roles.role(j); }, sources, i, out, used, config.peers(i), storage);
 }
@@ -339,7 +342,7 @@ constexpr bool check_peer_transfer(const bcfg::View& config, const ServiceRoles&
 }
 
 template <class Sink>
-constexpr bool check_envelope(const bcfg::View& config, const ServiceRoles& roles, const Sources& sources,
+[[gnu::always_inline]] constexpr bool check_envelope(const bcfg::View& config, const ServiceRoles& roles, const Sources& sources,
                               std::size_t i, const Envelope& e, std::span<const Transfer> transfers,
                               DedicatedHolders& dedicated, const bcfg::IndexList& peers,
                               std::span<std::uint16_t, kMaxStoragePeers> storage_buffer, Reporter<Sink>& report) {

@@ -244,12 +244,22 @@ constexpr bool plan_order(const bcfg::View& cfg, const ServiceRoles& roles, Orde
     plan.wave[i] = 0;
     if (indegree[i] == 0) plan.order[tail++] = static_cast<std::uint16_t>(i);
   }
+  // Selects, not branches: procd and logd have every generic service as a
+  // dependent, and whether this edge was a service's last came out at
+  // random. Writing order[tail] before knowing is safe: v is not queued yet,
+  // so tail < n.
   while (head < tail) {
     const std::uint16_t u = plan.order[head++];
-    for (std::uint32_t e = plan.dependent_start[u]; e < plan.dependent_start[u + 1]; ++e) {
+    const auto next_wave = static_cast<std::uint16_t>(plan.wave[u] + 1);
+    const std::uint32_t end = plan.dependent_start[u + 1];
+    for (std::uint32_t e = plan.dependent_start[u]; e < end; ++e) {
       const std::uint16_t v = plan.dependents[e];
-      if (plan.wave[v] < plan.wave[u] + 1) plan.wave[v] = static_cast<std::uint16_t>(plan.wave[u] + 1);
-      if (--indegree[v] == 0) plan.order[tail++] = v;
+      const std::uint16_t w = plan.wave[v];
+      plan.wave[v] = w < next_wave ? next_wave : w;
+      const auto left = static_cast<std::uint16_t>(indegree[v] - 1);
+      indegree[v] = left;
+      plan.order[tail] = v;
+      tail += left == 0 ? 1 : 0;
     }
   }
 
@@ -286,14 +296,27 @@ constexpr bool plan_order(const bcfg::View& cfg, const ServiceRoles& roles, Orde
   std::uint16_t max_wave = 0;
   for (std::size_t i = 0; i < n; ++i) max_wave = plan.wave[i] > max_wave ? plan.wave[i] : max_wave;
   plan.wave_count = n == 0 ? 0 : static_cast<std::uint16_t>(max_wave + 1);
+  // Neighbouring services mostly share a wave, so both passes go by runs of
+  // equal waves: a counter bumped once per service waits on its own previous
+  // store each time.
   for (std::size_t w = 0; w <= plan.wave_count; ++w) plan.wave_start[w] = 0;
-  for (std::size_t i = 0; i < n; ++i) ++plan.wave_start[plan.wave[i] + 1];
+  for (std::size_t i = 0; i < n;) {
+    const std::uint16_t w = plan.wave[i];
+    std::size_t run = i + 1;
+    while (run < n && plan.wave[run] == w) ++run;
+    plan.wave_start[w + 1] += static_cast<std::uint32_t>(run - i);
+    i = run;
+  }
   for (std::size_t w = 0; w < plan.wave_count; ++w) plan.wave_start[w + 1] += plan.wave_start[w];
   std::uint16_t* fill = plan.cycle;  // per-wave fill counters, reused scratch
   for (std::size_t w = 0; w < plan.wave_count; ++w) fill[w] = 0;
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t i = 0; i < n;) {
     const std::uint16_t w = plan.wave[i];
-    plan.order[plan.wave_start[w] + fill[w]++] = static_cast<std::uint16_t>(i);
+    std::uint32_t at = plan.wave_start[w] + fill[w];
+    std::size_t run = i;
+    for (; run < n && plan.wave[run] == w; ++run) plan.order[at++] = static_cast<std::uint16_t>(run);
+    fill[w] = static_cast<std::uint16_t>(fill[w] + (run - i));
+    i = run;
   }
   for (std::size_t w = 0; w < plan.wave_count; ++w) fill[w] = 0;
   return true;

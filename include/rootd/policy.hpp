@@ -84,7 +84,7 @@ constexpr bool check_launchers(const bcfg::View& config, const ServiceRoles& rol
 }
 
 template <class Sink>
-constexpr bool check_peers(const bcfg::View& config, const ServiceRoles& roles, std::size_t i,
+[[gnu::always_inline]] constexpr bool check_peers(const bcfg::View& config, const ServiceRoles& roles, std::size_t i,
                            std::span<std::uint16_t, kMaxStoragePeers> storage, Reporter<Sink>& report) {
   const Role* r = roles.role(i);
   if (r == nullptr) return true;
