@@ -26,6 +26,7 @@
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/inventory.hpp"
 #include "rootd/sink.hpp"
 #include "system_image.hpp"
@@ -282,6 +283,40 @@ TEST_CASE("a damaged handoff is refused, never READY and never a crash") {
   }
   std::remove(good.c_str());
   std::remove(bad.c_str());
+}
+
+TEST_CASE("a handoff naming the kernel-control slot for a module frame is refused before anything starts") {
+  const std::string good = temp_path("fixed-slot-good.hoff");
+  const std::string bad = temp_path("fixed-slot-bad.hoff");
+  REQUIRE(boot("--write-handoff " + quote(good) + " " + quote(example("runtime.toml"))).exit_code == 0);
+  std::vector<char> b = read_bytes(good);
+  // By docs/handoff-format.md: descriptors from byte 32 (kind u16, size u32
+  // at +4); the modules table is kind 4, its entries 56 bytes with
+  // frame_slot at +16. The first module's frame cap moves to slot 1.
+  auto le32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
+    return v;
+  };
+  std::size_t at = 32;
+  while (at + 8 <= b.size() && (le32(at) & 0xFFFF) != 4) at += le32(at + 4);
+  REQUIRE(at + 8 + 56 <= b.size());
+  const std::size_t slot_field = at + 8 + 16;
+  b[slot_field] = 1;
+  b[slot_field + 1] = b[slot_field + 2] = b[slot_field + 3] = 0;
+  REQUIRE(rootd::ok(rootd::handoff::seal(rootd::MutableBytes(b.data(), b.size()))));
+  write_bytes(bad, b);
+  const Run r = boot("--handoff " + quote(bad) + " " + quote(example("runtime.toml")));
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
+  CHECK(r.exit_code == rootd::status_exit_code(rootd::Status::HANDOFF_INVALID));
+  CHECK(r.has_line("ERIX_ROOTD:DETAIL:INVENTORY_FIXED_SLOT_NAMED"));
+  CHECK(r.has_line("ERIX_ROOTD:HANDOFF_INVALID"));
+  const auto s = summary_of(r);
+  REQUIRE(s.has_value());
+  CHECK(s->status == "HANDOFF_INVALID");
+  CHECK(s->numbers.at("services") == 0);
+  CHECK(s->numbers.at("leaks") == 0);
 }
 
 TEST_CASE("a config that breaks a policy rule boots, and rootd refuses it") {

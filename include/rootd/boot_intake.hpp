@@ -1,5 +1,6 @@
-// INTAKE: the handoff, its runtime inventory, the boot config's bytes, and
-// the plan (boot_plan.hpp), with no kernel call that creates anything. On
+// INTAKE: the handoff, the slots rootd holds at entry (rdx against every
+// named slot), its runtime inventory, the boot config's bytes, and the plan
+// (boot_plan.hpp), with no kernel call that creates anything. On
 // success the launch queue holds every service with no dependency.
 #pragma once
 
@@ -35,6 +36,7 @@ class IntakeUnit {
         }
         case Step::INVENTORY: {
           FirstError first;
+          if (!validate_slots(c.handoff, c.root_slot, first)) return fail(c, first.error);
           if (!validate_runtime_inventory(c.handoff, first)) return fail(c, first.error);
           step_ = Step::READ_CONFIG;
           if (c.emit_stage(Stage::CONFIG)) return PhaseEvent::EMITTED;
