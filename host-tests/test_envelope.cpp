@@ -192,6 +192,7 @@ std::vector<ConfigCase> config_cases() {
   many.push_back(hub);
 
   return {
+      {"no services", {"none", {}}, Reason::CONFIG_NO_SERVICES},
       {"unknown role", {"none", foundation() + std::vector<Svc>{{"x", "nosuch"}}}, Reason::ROLE_UNKNOWN},
       {"driver launched by rootd",
        {"none", foundation() + std::vector<Svc>{{"deviced", "deviced"}, {"drv-serial", "drv-serial"}}},

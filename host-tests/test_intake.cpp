@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <functional>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "boot_run.hpp"
 #include "kernel_model.hpp"
 #include "rootd/bytes.hpp"
+#include "rootd/hooks.hpp"
 #include "rootd/inventory.hpp"
 #include "services.hpp"
 #include "system_image.hpp"
@@ -169,10 +171,13 @@ struct Outcome {
   sim::EngineRun run;
   std::uint64_t creating = 0;
   std::size_t processes = 0;
+  std::size_t started_not_destroyed = 0;
   bool parsed_before_edit = false;
 };
 
-Outcome boot_crafted(const std::string& example, const Edit& edit, const RootOverride& root = {}) {
+template <class Variant = rootd::boot::RuntimeVariant>
+Outcome boot_crafted(const std::string& example, const Edit& edit, const RootOverride& root = {},
+                     rootd::boot::Hooks hooks = {}) {
   auto cfg = sim::load_system_config(source_root() + "/examples/" + example);
   REQUIRE(cfg);
   auto image = sim::build_system_image(*cfg);
@@ -190,9 +195,10 @@ Outcome boot_crafted(const std::string& example, const Edit& edit, const RootOve
   reseal(bytes);
   WatchingDriver driver(*model);
   const std::uint32_t root_slot = root ? root(c) : c.root_slot;
-  out.run = sim::run_engine<rootd::boot::RuntimeVariant>(rootd::Bytes(bytes.data(), bytes.size()), root_slot, driver);
+  out.run = sim::run_engine<Variant>(rootd::Bytes(bytes.data(), bytes.size()), root_slot, driver, hooks);
   out.creating = driver.creating();
   out.processes = model->processes().size();
+  out.started_not_destroyed = model->audit().started_not_destroyed.size();
   return out;
 }
 
@@ -349,4 +355,81 @@ TEST_CASE("validate_slots reports every fault with the slot field's offset") {
   CHECK(rootd::validate_slots(*clean, root, first));
   CHECK_FALSE(rootd::validate_slots(*clean, get32(ok, module_slot(ok, 0)), first));
   CHECK(first.error.reason == Reason::INVENTORY_ROOT_ENDPOINT_SLOT_NAMED);
+}
+
+// ---- hook text -------------------------------------------------------------------
+
+namespace {
+using Integration = rootd::boot::IntegrationVariant;
+
+Outcome boot_with_hook_text(const std::string& example, std::string_view text) {
+  return boot_crafted<Integration>(example, {}, {}, rootd::boot::engine_hooks(rootd::boot::parse_hooks(text)));
+}
+}  // namespace
+
+TEST_CASE("hook text an integration image does not understand fails the boot before any launch") {
+  struct HookCase {
+    const char* text;
+    std::string detail;
+  };
+  const std::vector<HookCase> cases = {
+      {"", "HOOK_EMPTY"},
+      {"force-fial", "HOOK_UNKNOWN"},
+      {"force-fail\r\n", "HOOK_UNKNOWN"},
+      {"force-service-fail", "HOOK_SERVICE_MISSING"},
+      {"force-fail:logd", "HOOK_SERVICE_SURPLUS"},
+      {"force-spawn-fail:Logd", "HOOK_SERVICE_NAME_INVALID"},
+      {"force-service-fail:nosuch", "HOOK_SERVICE_UNKNOWN:nosuch"},
+      {"force-spawn-fail:phase0-probe", "HOOK_SERVICE_UNKNOWN:phase0-probe"},  // not in runtime.toml
+  };
+  for (const HookCase& c : cases) {
+    INFO("hook text '" << c.text << "'");
+    const Outcome o = boot_with_hook_text("runtime.toml", c.text);
+    CHECK(o.run.status == Status::CONTRACT_INVALID);
+    REQUIRE(o.run.lines.size() >= 2);
+    CHECK(o.run.lines[o.run.lines.size() - 2] == std::string(rootd::kDetailPrefix) + c.detail);
+    CHECK(o.creating == 0);
+    CHECK(o.processes == 1);
+  }
+  // Every refusal has its own reason, and each is a CONTRACT_INVALID one.
+  using rootd::boot::HookRefusal;
+  std::set<Reason> reasons;
+  for (HookRefusal r : {HookRefusal::EMPTY, HookRefusal::UNKNOWN_HOOK, HookRefusal::MISSING_SERVICE,
+                        HookRefusal::SURPLUS_SERVICE, HookRefusal::BAD_SERVICE_NAME}) {
+    const Reason reason = rootd::boot::hook_refusal_reason(r);
+    CHECK(rootd::reason_status(reason) == Status::CONTRACT_INVALID);
+    reasons.insert(reason);
+  }
+  CHECK(reasons.size() == 5);
+  CHECK(reasons.count(Reason::HOOK_SERVICE_UNKNOWN) == 0);
+}
+
+TEST_CASE("the runtime variant ignores hook text, understood or not") {
+  for (const char* text : {"force-fial", "force-service-fail:nosuch", "force-fail"}) {
+    INFO(text);
+    const Outcome o = boot_crafted<rootd::boot::RuntimeVariant>(
+        "runtime.toml", {}, {}, rootd::boot::engine_hooks(rootd::boot::parse_hooks(text)));
+    CHECK(o.run.status == Status::READY);
+  }
+}
+
+TEST_CASE("hooks naming the probe trip at the probe") {
+  {
+    const Outcome o = boot_with_hook_text("phase0.toml", "force-spawn-fail:phase0-probe\n");
+    CHECK(o.run.status == Status::SERVICE_BOOTSTRAP_FAILED);
+    CHECK(o.run.reason == Reason::BOOT_FORCED_SPAWN_FAILURE);
+    CHECK(o.run.failed_service == "phase0-probe");
+    CHECK(o.started_not_destroyed == 0);
+  }
+  {
+    const Outcome o = boot_with_hook_text("phase0.toml", "force-service-fail:phase0-probe");
+    CHECK(o.run.status == Status::SERVICE_BOOTSTRAP_FAILED);
+    CHECK(o.run.reason == Reason::BOOT_FORCED_SERVICE_FAILURE);
+    CHECK(o.run.failed_service == "phase0-probe");
+    CHECK(o.started_not_destroyed == 0);
+  }
+  // A hook naming another service of the same config still works there.
+  const Outcome o = boot_with_hook_text("phase0.toml", "force-service-fail:procd");
+  CHECK(o.run.reason == Reason::BOOT_FORCED_SERVICE_FAILURE);
+  CHECK(o.run.failed_service == "procd");
 }

@@ -77,6 +77,7 @@ class IntakeUnit {
           if (!plan(c, PlanStage::ORDER)) return PhaseEvent::FAILED;
           c.start_schedule();
           if constexpr (Variant::fault_hooks) {
+            if (!hooks_understood(c)) return PhaseEvent::FAILED;
             if (c.hooks.hook == Hook::FORCE_FAIL) {
               c.fail(Reason::FORCED_FAILURE);
               return PhaseEvent::FAILED;
@@ -96,6 +97,22 @@ class IntakeUnit {
   static constexpr PhaseEvent fail(Core<Variant, N>& c, Error e) {
     c.fail(e.reason, bcfg::kNoIndex, e.offset);
     return PhaseEvent::FAILED;
+  }
+
+  // Hook text the image did not understand, or a hook naming a service the
+  // config lacks (a probe is a config service, so hooks may name it), fails
+  // the boot: booting as if there were no hook would pass a fault-injection
+  // run that injected nothing.
+  static constexpr bool hooks_understood(Core<Variant, N>& c) {
+    if (c.hooks.refusal != HookRefusal::NONE) {
+      c.fail(hook_refusal_reason(c.hooks.refusal));
+      return false;
+    }
+    if (!c.hooks.service.empty() && c.cfg.find_service(c.hooks.service) == bcfg::kNoIndex) {
+      c.fail(Reason::HOOK_SERVICE_UNKNOWN);  // the report unit names c.hooks.service
+      return false;
+    }
+    return true;
   }
 
   static constexpr bool plan(Core<Variant, N>& c, PlanStage stage) {
