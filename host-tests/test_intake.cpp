@@ -126,7 +126,10 @@ class WatchingDriver final : public sim::Driver {
  public:
   explicit WatchingDriver(sim::KernelModel& model) : inner_(model) {}
 
-  abi::KernelError report(std::string_view text) override { return inner_.report(text); }
+  abi::KernelError report(std::string_view text) override {
+    const abi::KernelError e = inner_.report(text);
+    return fail_reports ? abi::KernelError::NO_MEMORY : e;
+  }
   abi::KernelError call(std::uint32_t slot, abi::Message& m, std::uint32_t recv) override {
     ++creating_;
     return inner_.call(slot, m, recv);
@@ -145,6 +148,7 @@ class WatchingDriver final : public sim::Driver {
   rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
 
   std::uint64_t creating() const { return creating_; }
+  bool fail_reports = false;  // a second fault: every REPORT comes back failed
 
  private:
   sim::ModelDriver inner_;
@@ -177,7 +181,7 @@ struct Outcome {
 
 template <class Variant = rootd::boot::RuntimeVariant>
 Outcome boot_crafted(const std::string& example, const Edit& edit, const RootOverride& root = {},
-                     rootd::boot::Hooks hooks = {}) {
+                     rootd::boot::Hooks hooks = {}, bool fail_reports = false) {
   auto cfg = sim::load_system_config(source_root() + "/examples/" + example);
   REQUIRE(cfg);
   auto image = sim::build_system_image(*cfg);
@@ -194,6 +198,7 @@ Outcome boot_crafted(const std::string& example, const Edit& edit, const RootOve
   if (edit) edit(bytes, c);
   reseal(bytes);
   WatchingDriver driver(*model);
+  driver.fail_reports = fail_reports;
   const std::uint32_t root_slot = root ? root(c) : c.root_slot;
   out.run = sim::run_engine<Variant>(rootd::Bytes(bytes.data(), bytes.size()), root_slot, driver, hooks);
   out.creating = driver.creating();
@@ -311,6 +316,16 @@ TEST_CASE("every slot rule refuses its crafted handoff before anything is create
       CHECK(o.processes == 1);  // rootd alone
     }
   }
+}
+
+TEST_CASE("a slot-rule refusal whose report lines fail still creates nothing and parks") {
+  const Outcome o = boot_crafted(
+      "runtime.toml", [](auto& b, auto&) { put32(b, module_slot(b, 1), 1); }, {}, {}, true);
+  CHECK(o.run.status == Status::HANDOFF_INVALID);
+  CHECK(o.run.reason == Reason::INVENTORY_FIXED_SLOT_NAMED);
+  CHECK(o.run.parked);
+  CHECK(o.creating == 0);
+  CHECK(o.processes == 1);
 }
 
 TEST_CASE("the unedited, resealed handoff boots READY: the edits are what fail") {
