@@ -85,6 +85,7 @@ std::vector<Row> rows() {
     peer_list += (peer_list.empty() ? "\"" : ", \"") + name + "\"";
   }
   return {
+      {Reason::CONFIG_NO_SERVICES, "version = 1\n", ""},
       {Reason::ROLE_UNKNOWN, f + service("x", "nosuch"), "x"},
       {Reason::ROLE_DRIVER_NOT_LAUNCHED_BY_DEVICED, f + service("deviced", "deviced") + service("serial", "drv-serial"),
        "serial"},
@@ -199,6 +200,11 @@ std::vector<NotBooted> not_booted() {
   out.push_back({Reason::MODULE_BOOT_CONFIG_MISSING,
                  "about the handoff, which lacks the config itself: there is no service to name"});
   out.push_back({Reason::FORCED_FAILURE, "an integration fault hook, not a property of the config"});
+  for (Reason r : {Reason::HOOK_EMPTY, Reason::HOOK_UNKNOWN, Reason::HOOK_SERVICE_MISSING, Reason::HOOK_SERVICE_SURPLUS,
+                   Reason::HOOK_SERVICE_NAME_INVALID, Reason::HOOK_SERVICE_UNKNOWN}) {
+    out.push_back({r, "integration hook text rootd does not understand, not a property of the config "
+                      "(test_intake boots each)"});
+  }
   return out;
 }
 

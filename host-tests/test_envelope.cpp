@@ -192,6 +192,7 @@ std::vector<ConfigCase> config_cases() {
   many.push_back(hub);
 
   return {
+      {"no services", {"none", {}}, Reason::CONFIG_NO_SERVICES},
       {"unknown role", {"none", foundation() + std::vector<Svc>{{"x", "nosuch"}}}, Reason::ROLE_UNKNOWN},
       {"driver launched by rootd",
        {"none", foundation() + std::vector<Svc>{{"deviced", "deviced"}, {"drv-serial", "drv-serial"}}},
@@ -691,7 +692,31 @@ static void inventory_rules() {
   CHECK_FALSE(rootd::validate_runtime_inventory(hm, first));
   CHECK(rootd::load_le32(hm.bytes(), first.error.offset) == 2225);
 
-  // Endpoints the config does not need may be absent, and are ignored when present.
+  // The slots rootd holds at entry (validate_slots, given rdx): slot 0..3
+  // and the root endpoint's slot are nobody else's, and rdx lies in
+  // (legacy slot, first_free_slot).
+  {
+    std::vector<rootd::Error> slot_errors;
+    auto collect_slots = [&](rootd::Error e) {
+      slot_errors.push_back(e);
+      return true;
+    };
+    const auto fixed = fixtures::make_handoff(fixtures::kRuntimeModules, {.untyped_slot = 1});
+    const rootd::handoff::View hf = parse_handoff(fixed.view());
+    CHECK_FALSE(rootd::validate_slots(hf, fixtures::kFirstFreeSlot - 1, collect_slots));
+    CHECK_FALSE(rootd::validate_slots(hf, fixtures::kImageFrameSlot, collect_slots));
+    CHECK_FALSE(rootd::validate_slots(hf, fixtures::kFirstFreeSlot, collect_slots));
+    REQUIRE(slot_errors.size() == 5);  // fixed; fixed + root named; invalid + fixed
+    CHECK(slot_errors[0].reason == Reason::INVENTORY_FIXED_SLOT_NAMED);
+    CHECK(slot_errors[1].reason == Reason::INVENTORY_ROOT_ENDPOINT_SLOT_NAMED);  // the image frame, visited first
+    CHECK(slot_errors[3].reason == Reason::INVENTORY_ROOT_ENDPOINT_SLOT_INVALID);
+    rootd::FirstError clean_error;
+    const auto clean = fixtures::make_handoff(fixtures::kRuntimeModules);
+    CHECK(rootd::validate_slots(parse_handoff(clean.view()), fixtures::kFirstFreeSlot - 1, clean_error));
+    note(slot_errors);
+  }
+  // Every endpoint kind must be present, even those the config does not need:
+  // one the handoff leaves out could still sit in rootd's cspace, unshed.
   Cfg phase0{"phase0", foundation() + std::vector<Svc>{{"phase0-probe", "phase0-probe"}}};
   const Compiled c0 = compile(phase0);
   const rootd::bcfg::View v0 = c0.view();
@@ -700,7 +725,8 @@ static void inventory_rules() {
   const std::uint32_t unused = (1U << 1) | (1U << 5) | (1U << 6) | (1U << 13) | (1U << 14);
   const auto lean = fixtures::make_handoff(kPhase0Modules, {.omit_endpoints = unused});
   rootd::FirstError lean_error;
-  CHECK(rootd::validate_inventory(v0, parse_handoff(lean.view()), lean_error));
+  CHECK_FALSE(rootd::validate_inventory(v0, parse_handoff(lean.view()), lean_error));
+  CHECK(lean_error.error.reason == Reason::INVENTORY_ENDPOINT_MISSING);
   CHECK(rootd::validate_modules(v0, parse_handoff(lean.view()), lean_error));
   CHECK(rootd::required_endpoints(v0) == ((1U << 0) | (1U << 7) | (1U << 8) | (1U << 9) | (1U << 11)));
 

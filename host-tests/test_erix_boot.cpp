@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -26,6 +27,7 @@
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/handoff_builder.hpp"
 #include "rootd/inventory.hpp"
 #include "rootd/sink.hpp"
 #include "system_image.hpp"
@@ -284,6 +286,40 @@ TEST_CASE("a damaged handoff is refused, never READY and never a crash") {
   std::remove(bad.c_str());
 }
 
+TEST_CASE("a handoff naming the kernel-control slot for a module frame is refused before anything starts") {
+  const std::string good = temp_path("fixed-slot-good.hoff");
+  const std::string bad = temp_path("fixed-slot-bad.hoff");
+  REQUIRE(boot("--write-handoff " + quote(good) + " " + quote(example("runtime.toml"))).exit_code == 0);
+  std::vector<char> b = read_bytes(good);
+  // By docs/handoff-format.md: descriptors from byte 32 (kind u16, size u32
+  // at +4); the modules table is kind 4, its entries 56 bytes with
+  // frame_slot at +16. The first module's frame cap moves to slot 1.
+  auto le32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t i = 0; i < 4; ++i) v |= std::uint32_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
+    return v;
+  };
+  std::size_t at = 32;
+  while (at + 8 <= b.size() && (le32(at) & 0xFFFF) != 4) at += le32(at + 4);
+  REQUIRE(at + 8 + 56 <= b.size());
+  const std::size_t slot_field = at + 8 + 16;
+  b[slot_field] = 1;
+  b[slot_field + 1] = b[slot_field + 2] = b[slot_field + 3] = 0;
+  REQUIRE(rootd::ok(rootd::handoff::seal(rootd::MutableBytes(b.data(), b.size()))));
+  write_bytes(bad, b);
+  const Run r = boot("--handoff " + quote(bad) + " " + quote(example("runtime.toml")));
+  std::remove(good.c_str());
+  std::remove(bad.c_str());
+  CHECK(r.exit_code == rootd::status_exit_code(rootd::Status::HANDOFF_INVALID));
+  CHECK(r.has_line("ERIX_ROOTD:DETAIL:INVENTORY_FIXED_SLOT_NAMED"));
+  CHECK(r.has_line("ERIX_ROOTD:HANDOFF_INVALID"));
+  const auto s = summary_of(r);
+  REQUIRE(s.has_value());
+  CHECK(s->status == "HANDOFF_INVALID");
+  CHECK(s->numbers.at("services") == 0);
+  CHECK(s->numbers.at("leaks") == 0);
+}
+
 TEST_CASE("a config that breaks a policy rule boots, and rootd refuses it") {
   const std::string path = temp_path("bad-role.toml");
   {
@@ -310,6 +346,9 @@ TEST_CASE("bad usage and unreadable input exit 2") {
       "--fault no-such-service:crash " + runtime,
       "--latency memd " + runtime,
       "--latency memd=soon " + runtime,
+      // The clock cannot hold these: the sum of latencies passes 2^64 - 1.
+      "--latency memd=18446744073709551615 " + runtime,
+      "--latency memd=9223372036854775808 --latency procd=9223372036854775808 " + runtime,
       "--image",
       "--image /nonexistent/rootd " + runtime,
       "--image " + runtime + " " + runtime,  // a TOML file is no ELF
@@ -396,6 +435,50 @@ TEST_CASE("--hooks reaches the integration image's fault hooks and nothing else"
   CHECK(s->numbers.at("leaks") == 0);
   // A runtime image has no hooks: the extra module changes nothing.
   check_ready(boot("--image " + quote(env("ROOTD_RUNTIME_IMAGE")) + " " + args), service_count(example("runtime.toml")));
+}
+
+TEST_CASE("hook text the integration image does not understand is refused, not ignored") {
+  const std::string runtime = quote(example("runtime.toml"));
+  const Run unknown = boot("--image " + quote(env("ROOTD_INTEGRATION_IMAGE")) + " --hooks force-fial " + runtime);
+  CHECK(unknown.exit_code == rootd::status_exit_code(rootd::Status::CONTRACT_INVALID));
+  CHECK(unknown.has_line("ERIX_ROOTD:DETAIL:HOOK_UNKNOWN"));
+  const auto s = summary_of(unknown);
+  REQUIRE(s.has_value());
+  CHECK(s->numbers.at("services") == 0);
+  CHECK(s->numbers.at("leaks") == 0);
+  const Run absent =
+      boot("--image " + quote(env("ROOTD_INTEGRATION_IMAGE")) + " --hooks force-service-fail:nosuch " + runtime);
+  CHECK(absent.exit_code == rootd::status_exit_code(rootd::Status::CONTRACT_INVALID));
+  CHECK(absent.has_line("ERIX_ROOTD:DETAIL:HOOK_SERVICE_UNKNOWN:nosuch"));
+  // The runtime image ignores the hooks module, understood or not.
+  check_ready(boot("--image " + quote(env("ROOTD_RUNTIME_IMAGE")) + " --hooks force-fial " + runtime),
+              service_count(example("runtime.toml")));
+}
+
+TEST_CASE("a config that starts no service is refused by rootd and by erix-bcfg check") {
+  const std::string path = temp_path("no-services.toml");
+  {
+    std::ofstream out(path);
+    out << "version = 1\nprofile = \"none\"\n";
+  }
+  const Run r = boot(quote(path));
+  const Run check = run_tool(env("ERIX_BCFG"), "check " + quote(path));
+  std::remove(path.c_str());
+  CHECK(r.exit_code == rootd::status_exit_code(rootd::Status::CONTRACT_INVALID));
+  CHECK(r.has_line("ERIX_ROOTD:DETAIL:CONFIG_NO_SERVICES"));
+  CHECK_FALSE(r.has_line("ERIX_ROOTD:READY"));
+  CHECK(check.exit_code != 0);
+}
+
+TEST_CASE("the largest latency sum the clock holds still boots") {
+  // runtime.toml's other services keep the default 10 ticks each.
+  const std::size_t n = service_count(example("runtime.toml"));
+  const std::uint64_t memd = std::numeric_limits<std::uint64_t>::max() - 10 * (n - 1);
+  const Run r = boot("--latency memd=" + std::to_string(memd) + " " + quote(example("runtime.toml")));
+  CHECK(r.exit_code == 0);
+  const Run over = boot("--latency memd=" + std::to_string(memd + 1) + " " + quote(example("runtime.toml")));
+  CHECK(over.exit_code == 2);
+  CHECK_FALSE(summary_of(over).has_value());
 }
 
 namespace {

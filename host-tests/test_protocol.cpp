@@ -459,6 +459,16 @@ static_assert(refused("force-service-fail:logd:x", HookRefusal::BAD_SERVICE_NAME
 static_assert(refused("force-spawn-fail: logd", HookRefusal::BAD_SERVICE_NAME, 17));
 static_assert(refused("force-spawn-fail:abcdefghijklmnopqrstuvwxyz012345", HookRefusal::BAD_SERVICE_NAME, 17));
 
+// What the engine receives: the hooks, or the refusal with no hook at all,
+// so a refused text can never act as a hook.
+static_assert(rootd::boot::engine_hooks(parse_hooks("force-spawn-fail:logd")) ==
+              rootd::boot::Hooks{Hook::FORCE_SPAWN_FAIL, "logd", HookRefusal::NONE});
+static_assert(rootd::boot::engine_hooks(parse_hooks("force-fail:logd")) ==
+              rootd::boot::Hooks{Hook::NONE, {}, HookRefusal::SURPLUS_SERVICE});
+static_assert(rootd::boot::engine_hooks(parse_hooks("")).refusal == HookRefusal::EMPTY);
+static_assert(rootd::boot::hook_refusal_reason(HookRefusal::NONE) == rootd::Reason::NONE);
+static_assert(rootd::boot::hook_refusal_reason(HookRefusal::UNKNOWN_HOOK) == rootd::Reason::HOOK_UNKNOWN);
+
 // Each refusal has a name of its own.
 constexpr bool refusal_names_distinct() {
   constexpr HookRefusal all[] = {HookRefusal::NONE,           HookRefusal::EMPTY,

@@ -70,16 +70,15 @@ struct SyscallPerformer {
 
 #if defined(ROOTD_VARIANT_INTEGRATION)
 // Integration images choose a fault hook with an optional boot module
-// (rootd::boot::kHooksModuleName). Text that parse_hooks refuses boots
-// without hooks.
+// (rootd::boot::kHooksModuleName). A refused text reaches the engine as its
+// refusal, and the engine fails the boot with it.
 rootd::boot::Hooks read_hooks(rootd::Bytes handoff) {
   auto view = rootd::handoff::parse(handoff);
   if (!view.ok()) return {};
   const auto module = rootd::boot::find_hooks_module(view.value());
   if (!module.has_value()) return {};
   const std::string_view text(reinterpret_cast<const char*>(module->vaddr), module->size);
-  const rootd::boot::ParsedHooks parsed = rootd::boot::parse_hooks(text);
-  return parsed.ok() ? parsed.hooks : rootd::boot::Hooks{};
+  return rootd::boot::engine_hooks(rootd::boot::parse_hooks(text));
 }
 #endif
 

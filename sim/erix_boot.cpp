@@ -17,6 +17,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -361,6 +362,24 @@ int run(const Options& o) {
   for (const auto& [name, ticks] : o.latencies) {
     const sim::Tick t = ticks;
     if (!override_service("--latency", name, [t](sim::ServiceSpec& s) { s.latency = t; })) return kExitUsage;
+  }
+  // Each service answers once, `latency` ticks after its envelope, so the
+  // boot ends by the sum of all latencies. A sum the clock's tick type
+  // cannot hold would wrap the simulated time: refuse it as a usage error,
+  // naming the largest --latency value given.
+  {
+    sim::Tick total = 0;
+    bool overflow = false;
+    for (const sim::ServiceSpec& s : config->services) overflow = overflow || __builtin_add_overflow(total, s.latency, &total);
+    if (overflow && !o.latencies.empty()) {
+      const auto largest = std::max_element(o.latencies.begin(), o.latencies.end(),
+                                            [](const auto& a, const auto& b) { return a.second < b.second; });
+      fmt::print(stderr,
+                 "erix-boot: --latency {}={}: the services' latencies add up to more than the simulated clock "
+                 "holds ({} ticks)\n",
+                 largest->first, largest->second, std::numeric_limits<sim::Tick>::max());
+      return kExitUsage;
+    }
   }
   for (const auto& [name, point] : o.faults) {
     const unsigned bit = 1U << static_cast<unsigned>(point);

@@ -1,5 +1,6 @@
-// INTAKE: the handoff, its runtime inventory, the boot config's bytes, and
-// the plan (boot_plan.hpp), with no kernel call that creates anything. On
+// INTAKE: the handoff, the slots rootd holds at entry (rdx against every
+// named slot), its runtime inventory, the boot config's bytes, and the plan
+// (boot_plan.hpp), with no kernel call that creates anything. On
 // success the launch queue holds every service with no dependency.
 #pragma once
 
@@ -35,6 +36,7 @@ class IntakeUnit {
         }
         case Step::INVENTORY: {
           FirstError first;
+          if (!validate_slots(c.handoff, c.root_slot, first)) return fail(c, first.error);
           if (!validate_runtime_inventory(c.handoff, first)) return fail(c, first.error);
           step_ = Step::READ_CONFIG;
           if (c.emit_stage(Stage::CONFIG)) return PhaseEvent::EMITTED;
@@ -75,6 +77,7 @@ class IntakeUnit {
           if (!plan(c, PlanStage::ORDER)) return PhaseEvent::FAILED;
           c.start_schedule();
           if constexpr (Variant::fault_hooks) {
+            if (!hooks_understood(c)) return PhaseEvent::FAILED;
             if (c.hooks.hook == Hook::FORCE_FAIL) {
               c.fail(Reason::FORCED_FAILURE);
               return PhaseEvent::FAILED;
@@ -94,6 +97,22 @@ class IntakeUnit {
   static constexpr PhaseEvent fail(Core<Variant, N>& c, Error e) {
     c.fail(e.reason, bcfg::kNoIndex, e.offset);
     return PhaseEvent::FAILED;
+  }
+
+  // Hook text the image did not understand, or a hook naming a service the
+  // config lacks (a probe is a config service, so hooks may name it), fails
+  // the boot: booting as if there were no hook would pass a fault-injection
+  // run that injected nothing.
+  static constexpr bool hooks_understood(Core<Variant, N>& c) {
+    if (c.hooks.refusal != HookRefusal::NONE) {
+      c.fail(hook_refusal_reason(c.hooks.refusal));
+      return false;
+    }
+    if (!c.hooks.service.empty() && c.cfg.find_service(c.hooks.service) == bcfg::kNoIndex) {
+      c.fail(Reason::HOOK_SERVICE_UNKNOWN);  // the report unit names c.hooks.service
+      return false;
+    }
+    return true;
   }
 
   static constexpr bool plan(Core<Variant, N>& c, PlanStage stage) {

@@ -28,6 +28,12 @@ class ProbeUnit {
         if (c.emit_stage(Stage::PROBE)) return PhaseEvent::EMITTED;
         [[fallthrough]];
       case Step::SPAWN: {
+        if constexpr (Variant::fault_hooks) {
+          if (c.hooks.hook == Hook::FORCE_SPAWN_FAIL && c.hooks.service == c.cfg.service(s).name) {
+            c.fail(Reason::BOOT_FORCED_SPAWN_FAILURE, s);
+            return PhaseEvent::FAILED;
+          }
+        }
         const ServicePlan& p = c.service_plan(s);
         const auto op = static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
         c.emit_call(c.service_plan(p.launcher).endpoint_slot,

@@ -43,9 +43,13 @@ class ReportUnit {
   enum class Step : std::uint8_t { FIRST, STATUS, DONE };
 
   static constexpr void detail(Core<Variant, N>& c) {
-    const std::string_view service = c.failed_service != bcfg::kNoIndex && c.failed_service < c.n()
-                                         ? c.cfg.service(c.failed_service).name
-                                         : std::string_view{};
+    std::string_view service = c.failed_service != bcfg::kNoIndex && c.failed_service < c.n()
+                                   ? c.cfg.service(c.failed_service).name
+                                   : std::string_view{};
+    // A hook naming a service the config lacks: the DETAIL names the hook's.
+    if constexpr (Variant::fault_hooks) {
+      if (c.failure.reason == Reason::HOOK_SERVICE_UNKNOWN) service = c.hooks.service;
+    }
     c.emit_report(kDetailPrefix, reason_name(c.failure.reason));
     if (service.empty()) return;
     std::uint32_t len = c.action.text_length;

@@ -67,6 +67,12 @@ class WaitUnit {
       case abi::Event::PROBE_COMPLETED:
         if (c.service_plan(s).launch != LaunchPath::PROBE || svc.phase != ServicePhase::STARTED) break;
         if (e.value != 0) return fail(c, Reason::BOOT_PROBE_FAILED, s);
+        if constexpr (Variant::fault_hooks) {
+          // A probe's completion is its READY.
+          if (c.hooks.hook == Hook::FORCE_SERVICE_FAIL && c.hooks.service == c.cfg.service(s).name) {
+            return fail(c, Reason::BOOT_FORCED_SERVICE_FAILURE, s);
+          }
+        }
         svc.phase = ServicePhase::DONE;
         service_ = s;
         return PhaseEvent::PROBE_COMPLETED;

@@ -3,7 +3,9 @@
 // Only IntegrationVariant acts on them; runtime and release images ignore
 // (and do not even instantiate) the code that reads them: nothing here is
 // odr-used unless a caller parses hook text, so the hook names stay out of
-// those images.
+// those images. Text an integration image does not understand, or a hook
+// naming a service the config lacks, fails the boot CONTRACT_INVALID
+// before any launch (boot_intake.hpp), never silently "no hook".
 #pragma once
 
 #include <cstddef>
@@ -13,6 +15,7 @@
 
 #include "rootd/bcfg.hpp"
 #include "rootd/handoff.hpp"
+#include "rootd/status.hpp"
 
 namespace rootd::boot {
 
@@ -23,12 +26,6 @@ enum class Hook : std::uint8_t {
   FORCE_SPAWN_FAIL,           // refuse to create the named service's process
   PROBED_OMIT_PRIMARY,        // leave probed's PCI-config endpoint out of its transfers
   PROBED_MISROUTE_PRIMARY,    // put probed's PCI-config endpoint at the wrong local slot
-};
-struct Hooks {
-  Hook hook = Hook::NONE;
-  std::string_view service{};  // for FORCE_SERVICE_FAIL / FORCE_SPAWN_FAIL
-
-  friend constexpr bool operator==(const Hooks&, const Hooks&) = default;
 };
 
 // ---- the hook text ----------------------------------------------------------
@@ -59,6 +56,17 @@ enum class HookRefusal : std::uint8_t {
   MISSING_SERVICE,   // a hook that names a service, without ":<service>"
   SURPLUS_SERVICE,   // a hook that names no service, with a ':' part
   BAD_SERVICE_NAME,  // the service part is not 1..31 of [a-z0-9-]
+};
+
+// What the engine acts on. A refused hook text reaches the engine as its
+// refusal (hook NONE), and the engine's intake fails the boot with it
+// rather than booting as if there were no hook module.
+struct Hooks {
+  Hook hook = Hook::NONE;
+  std::string_view service{};  // for FORCE_SERVICE_FAIL / FORCE_SPAWN_FAIL
+  HookRefusal refusal = HookRefusal::NONE;
+
+  friend constexpr bool operator==(const Hooks&, const Hooks&) = default;
 };
 
 constexpr std::string_view hook_refusal_name(HookRefusal r) {
@@ -112,6 +120,25 @@ constexpr ParsedHooks parse_hooks(std::string_view text) {
     return ParsedHooks{{spelling.hook, service}, HookRefusal::NONE, 0};
   }
   return refuse(HookRefusal::UNKNOWN_HOOK, 0);
+}
+
+// The engine's Hooks for a parse result: the hooks, or the refusal.
+constexpr Hooks engine_hooks(const ParsedHooks& parsed) {
+  if (!parsed.ok()) return Hooks{Hook::NONE, {}, parsed.refusal};
+  return parsed.hooks;
+}
+
+// The reason the engine fails with for a refused hook text.
+constexpr Reason hook_refusal_reason(HookRefusal r) {
+  switch (r) {
+    case HookRefusal::NONE: return Reason::NONE;
+    case HookRefusal::EMPTY: return Reason::HOOK_EMPTY;
+    case HookRefusal::UNKNOWN_HOOK: return Reason::HOOK_UNKNOWN;
+    case HookRefusal::MISSING_SERVICE: return Reason::HOOK_SERVICE_MISSING;
+    case HookRefusal::SURPLUS_SERVICE: return Reason::HOOK_SERVICE_SURPLUS;
+    case HookRefusal::BAD_SERVICE_NAME: return Reason::HOOK_SERVICE_NAME_INVALID;
+  }
+  return Reason::HOOK_UNKNOWN;
 }
 
 // The hook module in the handoff, if the kernel loaded one. Reading its

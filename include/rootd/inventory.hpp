@@ -1,19 +1,30 @@
 // The handoff checked against what the config needs: the runtime endpoint
-// inventory and the boot module set.
+// inventory, the slots rootd holds at entry, and the boot module set.
 //
 // Endpoint inventory. The kernel installs each dedicated endpoint in
 // rootd's cspace at the endpoint's canonical slot, the same number at which
 // a service receives it (endpoints.hpp: 2112 + 16 k). Rules:
-//   - every kind that a role of the config holds is present;
+//   - all kEndpointKindCount kinds are present, whatever the config needs:
+//     a kind the handoff leaves out may still sit in rootd's cspace, where
+//     rootd could neither account for it nor shed it;
 //   - every endpoint present sits at its canonical slot (handoff parse
 //     already guarantees each kind at most once, in kind order);
 //   - no descriptor (endpoint, module frame, untyped, image frame,
 //     framebuffer) populates legacy slot 4;
 //   - no other descriptor occupies a canonical dedicated slot;
-//   - the cspace has room for one retained endpoint per service above
+//   - the cspace has room for three slots per service above
 //     first_free_slot.
-// Endpoints no role of the config holds may be present: no service receives
-// them, and rootd sheds them with the rest of its surplus authority.
+// Endpoints no role of the config holds are not handed to any service;
+// rootd sheds them with the rest of its surplus authority.
+//
+// Slots rootd holds at entry (validate_slots, which needs rdx): no
+// descriptor names slot 0..3 (null, kernel control, own cspace, own vspace)
+// or the root endpoint's slot, and the root endpoint lies above the legacy
+// slot and below first_free_slot, where rootd creates nothing. Otherwise
+// rootd would shed, hand out or overwrite its own authority. Two rules are
+// the parser's (handoff.hpp SlotClaims): every named slot is named once
+// (HANDOFF_SLOT_REUSED), and below first_free_slot (HANDOFF_SLOT_NOT_
+// POPULATED), so no descriptor reaches rootd's per-service slots.
 // validate_runtime_inventory() is the part that needs no config (boot step 2);
 // validate_inventory() runs it and then the config-dependent rules.
 //
@@ -21,7 +32,8 @@
 // must be present by name.
 //
 // Locations: INVENTORY_* and MODULE_BOOT_CONFIG_MISSING are in the handoff
-// blob (the slot field of the endpoint, module or descriptor at fault);
+// blob (the slot field of the endpoint, module or descriptor at fault;
+// first_free_slot for a root endpoint slot out of range);
 // MODULE_SERVICE_IMAGE_MISSING is the config's service row,
 // MODULE_PROFILE_MODULE_MISSING its profile. Each Error says which blob;
 // offset_is_in_handoff() tells the same from the reason alone.
@@ -34,6 +46,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "rootd/abi.hpp"
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
@@ -162,8 +175,72 @@ class ModuleFinder {
 };
 }  // namespace detail
 
+namespace detail {
+// Calls visit(slot, offset of the slot field, subject, index) for every slot
+// the handoff names, in blob order of kind: image frame, endpoints, modules,
+// untyped, framebuffer. Stops when visit returns false; says whether it ran
+// to the end.
+template <class Visit>
+constexpr bool for_each_named_slot(const handoff::View& h, Visit&& visit) {
+  const std::uint32_t image = handoff_payload(h, handoff::kKindImageFrame);
+  if (!visit(h.image_frame().slot, image + handoff::kImageFrameSlotOffset, Subject::DESCRIPTOR, kNoSubjectIndex)) {
+    return false;
+  }
+  const std::uint32_t endpoints = handoff_payload(h, handoff::kKindEndpoints);
+  for (std::size_t i = 0; i < h.endpoint_count(); ++i) {
+    const auto at = static_cast<std::uint32_t>(endpoints + i * handoff::kEndpointEntrySize +
+                                               handoff::kEndpointSlotOffset);
+    if (!visit(h.endpoint(i).slot, at, Subject::ENDPOINT, i)) return false;
+  }
+  const std::uint32_t modules = handoff_payload(h, handoff::kKindModules);
+  for (std::size_t i = 0; i < h.module_count(); ++i) {
+    const auto at = static_cast<std::uint32_t>(modules + i * handoff::kModuleEntrySize +
+                                               handoff::kModuleFrameSlotOffset);
+    if (!visit(h.module(i).frame_slot, at, Subject::MODULE, i)) return false;
+  }
+  const std::uint32_t untyped = handoff_payload(h, handoff::kKindUntyped);
+  for (std::size_t i = 0; i < h.untyped_count(); ++i) {
+    const auto at = static_cast<std::uint32_t>(untyped + i * handoff::kUntypedEntrySize +
+                                               handoff::kUntypedSlotOffset);
+    if (!visit(h.untyped(i).slot, at, Subject::DESCRIPTOR, i)) return false;
+  }
+  if (const std::optional<handoff::Framebuffer> fb = h.framebuffer(); fb.has_value()) {
+    const std::uint32_t at = handoff_payload(h, handoff::kKindFramebuffer) + handoff::kFramebufferSlotOffset;
+    if (!visit(fb->slot, at, Subject::DESCRIPTOR, kNoSubjectIndex)) return false;
+  }
+  return true;
+}
+}  // namespace detail
+
+// Slots 0..3 are rootd's null slot, kernel control, cspace and vspace.
+inline constexpr std::uint32_t kFixedSlotCount = abi::kSelfVspaceSlot + 1;
+
+// The slots rootd holds at entry against every slot the handoff names:
+// the root endpoint (rdx, `root_slot`) lies in (kLegacySlot, first_free_slot),
+// and no descriptor names a fixed slot or the root endpoint's slot. Needs
+// rdx, which the handoff does not carry, so the engine's intake calls it.
+template <class Sink>
+constexpr bool validate_slots(const handoff::View& h, std::uint32_t root_slot, Sink&& sink) {
+  detail::Reporter<Sink> report(sink);
+  const handoff::Cspace cspace = h.cspace();
+  if (root_slot <= kLegacySlot || root_slot >= cspace.first_free_slot) {
+    const std::uint32_t at =
+        detail::handoff_payload(h, handoff::kKindCspace) + handoff::kCspaceFirstFreeSlotOffset;
+    if (!report(handoff_error(Reason::INVENTORY_ROOT_ENDPOINT_SLOT_INVALID, at, Subject::DESCRIPTOR))) return false;
+  }
+  detail::for_each_named_slot(h, [&](std::uint32_t slot, std::uint32_t at, Subject subject, std::size_t index) {
+    if (slot < kFixedSlotCount) return report(handoff_error(Reason::INVENTORY_FIXED_SLOT_NAMED, at, subject, index));
+    if (slot == root_slot) {
+      return report(handoff_error(Reason::INVENTORY_ROOT_ENDPOINT_SLOT_NAMED, at, subject, index));
+    }
+    return true;
+  });
+  return report.clean();
+}
+
 // The part of the inventory that needs no config (boot step 2, right after
-// intake): canonical slots, legacy slot 4, nothing else on a dedicated slot.
+// intake): canonical slots, legacy slot 4, nothing else on a dedicated slot,
+// every dedicated endpoint kind present.
 template <class Sink>
 constexpr bool validate_runtime_inventory(const handoff::View& h, Sink&& sink) {
   detail::Reporter<Sink> report(sink);
@@ -199,12 +276,18 @@ constexpr bool validate_runtime_inventory(const handoff::View& h, Sink&& sink) {
     const std::uint32_t at = detail::handoff_payload(h, handoff::kKindFramebuffer) + handoff::kFramebufferSlotOffset;
     if (!detail::check_other_slot(fb->slot, at, Subject::DESCRIPTOR, kNoSubjectIndex, report)) return false;
   }
+  for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
+    if (h.endpoint_slot(static_cast<EndpointKind>(k)) == handoff::kNoSlot) {
+      if (!report(handoff_error(Reason::INVENTORY_ENDPOINT_MISSING, endpoints, Subject::DESCRIPTOR))) return false;
+    }
+  }
   return report.clean();
 }
 
 // The whole inventory check: validate_runtime_inventory, then what the
-// config needs: every endpoint kind its roles hold, and a retained-endpoint
-// slot per service.
+// config needs: three slots per service above first_free_slot. (Every
+// endpoint kind its roles hold is present: the runtime inventory requires
+// them all.)
 template <class Sink>
 constexpr bool validate_inventory(const bcfg::View& config, const ServiceRoles& roles, const handoff::View& h,
                                   Sink&& sink) {
@@ -212,14 +295,7 @@ constexpr bool validate_inventory(const bcfg::View& config, const ServiceRoles& 
   auto forward = [&report](Error e) { return report(e); };
   validate_runtime_inventory(h, forward);
   if (report.stopped()) return false;
-  const std::uint32_t endpoints = detail::handoff_payload(h, handoff::kKindEndpoints);
-  const std::uint32_t required = required_endpoints(roles.present);
-  for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
-    if (((required >> k) & 1U) == 0) continue;
-    if (h.endpoint_slot(static_cast<EndpointKind>(k)) == handoff::kNoSlot) {
-      if (!report(handoff_error(Reason::INVENTORY_ENDPOINT_MISSING, endpoints, Subject::DESCRIPTOR))) return false;
-    }
-  }
+  (void)roles;
   const handoff::Cspace cspace = h.cspace();
   const std::uint64_t needed = std::uint64_t{cspace.first_free_slot} + kRootSlotsPerService * config.service_count();
   if (needed > cspace.slot_count) {

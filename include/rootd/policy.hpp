@@ -3,6 +3,8 @@
 // `erix-bcfg check` reports.
 //
 // validate_config() runs, in this order, reporting every error it finds:
+//   0. the config starts at least one service (a boot that starts nothing
+//      would report READY for a system that is not there);
 //   1. roles: each service names a catalog role; the launch kind fits the
 //      role (drivers launch = "deviced", nothing else); singletons at most once;
 //   2. launchers: each foundation role has the ones ranked before it; procd
@@ -133,6 +135,7 @@ template <class Sink>
 constexpr bool validate_config(const bcfg::View& config, const ServiceRoles& roles, Sink&& sink) {
   detail::Reporter<Sink> report(sink);
   auto forward = [&report](Error e) { return report(e); };
+  if (config.service_count() == 0 && !report(services_error(config, Reason::CONFIG_NO_SERVICES))) return false;
   if (!detail::check_roles(config, roles, report)) return false;
   if (!detail::check_launchers(config, roles, report)) return false;
   validate_profile_config(config, roles, forward);

@@ -14,6 +14,7 @@
 //   370..399  ordering
 //   400..449  endpoint inventory and module discovery
 //   450..549  boot engine: launches, handshakes, teardown
+//   560..579  integration hook text (hooks.hpp; ROOTD_REASONS_HOOKS)
 #pragma once
 
 #include <cstdint>
@@ -270,7 +271,8 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(ENVELOPE_PEER_NOT_CONFIGURED, 358, CONTRACT_INVALID)                     \
   X(ENVELOPE_PEER_MISSING, 359, CONTRACT_INVALID)                            \
   X(TRANSFER_SERVICE_ENDPOINT_SLOT_MISMATCH, 360, CONTRACT_INVALID)          \
-  X(ENVELOPE_PEER_REPEATED, 361, CONTRACT_INVALID)
+  X(ENVELOPE_PEER_REPEATED, 361, CONTRACT_INVALID)                          \
+  X(CONFIG_NO_SERVICES, 362, CONTRACT_INVALID)
 
 // ordering.hpp
 #define ROOTD_REASONS_ORDERING(X)                                  \
@@ -287,7 +289,10 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(INVENTORY_CSPACE_TOO_SMALL, 404, HANDOFF_INVALID)                        \
   X(MODULE_BOOT_CONFIG_MISSING, 405, CONTRACT_INVALID)                       \
   X(MODULE_SERVICE_IMAGE_MISSING, 406, CONTRACT_INVALID)                     \
-  X(MODULE_PROFILE_MODULE_MISSING, 407, CONTRACT_INVALID)
+  X(MODULE_PROFILE_MODULE_MISSING, 407, CONTRACT_INVALID)                    \
+  X(INVENTORY_FIXED_SLOT_NAMED, 408, HANDOFF_INVALID)                        \
+  X(INVENTORY_ROOT_ENDPOINT_SLOT_NAMED, 409, HANDOFF_INVALID)                \
+  X(INVENTORY_ROOT_ENDPOINT_SLOT_INVALID, 410, HANDOFF_INVALID)
 
 // boot.hpp
 #define ROOTD_REASONS_BOOT(X)                                      \
@@ -313,10 +318,19 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
 // table in images built with ROOTD_NO_FAULT_HOOKS (runtime and release), so
 // such an image carries no fault-hook string at all; the numbers stay
 // reserved everywhere.
+// The HOOK_* rows refuse hook text an integration image does not
+// understand (hooks.hpp HookRefusal, or a service the config lacks); they
+// take 560..579, outside every other block.
 #define ROOTD_REASONS_HOOKS(X)                                     \
   X(FORCED_FAILURE, 3, CONTRACT_INVALID)                           \
   X(BOOT_FORCED_SPAWN_FAILURE, 468, SERVICE_BOOTSTRAP_FAILED)      \
-  X(BOOT_FORCED_SERVICE_FAILURE, 469, SERVICE_BOOTSTRAP_FAILED)
+  X(BOOT_FORCED_SERVICE_FAILURE, 469, SERVICE_BOOTSTRAP_FAILED)    \
+  X(HOOK_EMPTY, 560, CONTRACT_INVALID)                             \
+  X(HOOK_UNKNOWN, 561, CONTRACT_INVALID)                           \
+  X(HOOK_SERVICE_MISSING, 562, CONTRACT_INVALID)                   \
+  X(HOOK_SERVICE_SURPLUS, 563, CONTRACT_INVALID)                   \
+  X(HOOK_SERVICE_NAME_INVALID, 564, CONTRACT_INVALID)              \
+  X(HOOK_SERVICE_UNKNOWN, 565, CONTRACT_INVALID)
 
 enum class Reason : std::uint16_t {
   NONE = 0,
