@@ -93,7 +93,7 @@ class WaitUnit {
     }
     c.became_ready(s);
     service_ = s;
-    const PhaseEvent next = shed_waits_for(c.plan(), s) ? PhaseEvent::SHED_DUE : PhaseEvent::HANDLED;
+    const PhaseEvent next = PhaseEvent::HANDLED;
     if constexpr (Variant::service_lines) {
       c.emit_report(kServiceReadyPrefix, {}, c.cfg.service(s).name, true);
       after_line_ = next;
@@ -101,13 +101,6 @@ class WaitUnit {
       return PhaseEvent::EMITTED;
     }
     return next;
-  }
-
-  static constexpr bool shed_waits_for(const BootPlan<N>& plan, std::uint16_t s) {
-    for (std::size_t k = 0; k < plan.shed_count; ++k) {
-      if (plan.shed[k].when == ShedPoint::AFTER_READY && plan.shed[k].after == s) return true;
-    }
-    return false;
   }
 
   Step step_ = Step::WAIT;
