@@ -179,6 +179,11 @@ Booted boot(const sim::SystemConfig& cfg, const BootOptions& opt = {}) {
   b.services = std::make_unique<sim::Services>(*b.model);
   for (const auto& s : cfg.services) REQUIRE(b.services->add(s));
   sim::RootdLayout layout = image->layout;
+  if (opt.handoff) {
+    // The kernel installs the framebuffer a crafted handoff describes.
+    const auto crafted = rootd::handoff::parse(rootd::Bytes(opt.handoff->data(), opt.handoff->size()));
+    if (crafted.ok() && crafted.value().framebuffer()) layout.framebuffer_slot = crafted.value().framebuffer()->slot;
+  }
   auto root = b.model->boot_rootd(layout);
   REQUIRE(root);
   const std::vector<char>& handoff = opt.handoff ? *opt.handoff : image->handoff;
@@ -971,5 +976,55 @@ TEST_CASE("deletes that keep failing in teardown end in TEARDOWN_SHED_FAILED, wi
     CHECK(b.audit.started_not_destroyed.empty());
     const sim::Process* rootd = b.model->process(sim::kRootdPid);
     CHECK(rootd->cspace.size() > 4);
+  }
+}
+
+// The framebuffer is handed to nobody: rootd sheds it before its first
+// launch, and the boot is otherwise the same (one DELETE more).
+TEST_CASE("a handoff with a framebuffer: rootd sheds it before it launches anything") {
+  for (const auto& name : examples()) {
+    INFO(name);
+    const auto cfg = load(name);
+    auto image = sim::build_system_image(cfg);
+    REQUIRE(image);
+    const auto view = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+    REQUIRE(view.ok());
+    // The kernel puts it at the first free slot and moves that up by one.
+    auto cspace = view->cspace();
+    const std::uint32_t fb_slot = cspace.first_free_slot++;
+    std::vector<char> out(image->handoff.size() + 128);
+    rootd::handoff::Builder builder(out);
+    builder.cspace(cspace).image_frame(view->image_frame());
+    for (std::size_t i = 0; i < view->module_count(); ++i) builder.module(view->module(i));
+    for (std::size_t i = 0; i < view->endpoint_count(); ++i) builder.endpoint(view->endpoint(i));
+    for (std::size_t i = 0; i < view->untyped_count(); ++i) builder.untyped(view->untyped(i));
+    rootd::handoff::Framebuffer fb{};
+    fb.paddr = 0x80000000;
+    fb.width = 640;
+    fb.height = 480;
+    fb.pitch = 640 * 4;
+    fb.bpp = 32;
+    fb.slot = fb_slot;
+    builder.framebuffer(fb);
+    auto size = builder.finish();
+    REQUIRE(size.ok());
+    out.resize(size.value());
+
+    bool held_at_first_create = false;
+    bool seen_create = false;
+    BootOptions opt;
+    opt.handoff = out;
+    opt.observe = [&](FailingDriver::Seen what, std::string_view, const sim::KernelModel& model) {
+      if (what != FailingDriver::Seen::CALL || seen_create) return;
+      seen_create = true;
+      held_at_first_create = model.process(sim::kRootdPid)->cap_at(fb_slot) != nullptr;
+    };
+    auto b = boot(cfg, opt);
+    INFO(rootd::reason_name(b.run.reason));
+    REQUIRE(b.run.status == Status::READY);
+    CHECK(seen_create);
+    CHECK_FALSE(held_at_first_create);
+    check_rootd_shed(b);
+    CHECK(b.kernel_calls == boot(cfg).kernel_calls + 1);
   }
 }
