@@ -103,6 +103,13 @@ class FailingDriver final : public sim::Driver {
   }
   rootd::abi::KernelError wait(std::uint32_t root, rootd::abi::Message& m) override {
     see(Seen::WAIT, {});
+    if (junk_waits_after_ && count_ > *junk_waits_after_) {
+      // A message that is nobody's EXITED, for ever.
+      ++count_;
+      ++junk_;
+      m = rootd::abi::Message{};
+      return rootd::abi::KernelError::OK;
+    }
     return fail_now() ? kInjected : inner_.wait(root, m);
   }
   rootd::abi::KernelError cap(rootd::abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
@@ -139,6 +146,8 @@ class FailingDriver final : public sim::Driver {
 
  public:
   std::optional<std::uint64_t> fail_deletes_after_;  // every DELETE after this kernel call fails
+  std::optional<std::uint64_t> junk_waits_after_;    // every WAIT after this kernel call gets junk
+  std::uint64_t junk_ = 0;                           // junk messages handed out
 
  private:
   std::uint64_t count_ = 0;
@@ -158,6 +167,7 @@ struct Booted {
   bool injected = false;           // every failure asked for by fail_calls happened
   std::uint64_t op_failures = 0;   // calls failed by fail_op
   std::uint32_t root_slot = 0;     // rootd's root endpoint (rdx)
+  std::uint64_t junk_waits = 0;    // WAITs answered with junk (junk_waits_after)
 };
 
 struct BootOptions {
@@ -169,6 +179,7 @@ struct BootOptions {
   std::optional<rootd::abi::KernelOp> fail_op;  // every kernel-control call of this op fails
   FailingDriver::Observer observe;
   std::optional<std::uint64_t> fail_deletes_after;  // every DELETE after this kernel call fails
+  std::optional<std::uint64_t> junk_waits_after;    // every WAIT after this kernel call gets junk
 };
 
 template <class Variant = rootd::boot::RuntimeVariant>
@@ -190,6 +201,7 @@ Booted boot(const sim::SystemConfig& cfg, const BootOptions& opt = {}) {
   b.root_slot = *root;
   FailingDriver driver(*b.model, opt.fail_calls, opt.fail_op, opt.observe);
   driver.fail_deletes_after_ = opt.fail_deletes_after;
+  driver.junk_waits_after_ = opt.junk_waits_after;
   b.run = sim::run_engine<Variant>(rootd::Bytes(handoff.data(), handoff.size()), *root, driver, opt.hooks);
   b.audit = b.model->audit();
   b.ticks = b.model->now();
@@ -197,6 +209,7 @@ Booted boot(const sim::SystemConfig& cfg, const BootOptions& opt = {}) {
   b.copies = driver.copies();
   b.injected = driver.injected();
   b.op_failures = driver.op_failures();
+  b.junk_waits = driver.junk_;
   return b;
 }
 
@@ -1026,5 +1039,77 @@ TEST_CASE("a handoff with a framebuffer: rootd sheds it before it launches anyth
     CHECK_FALSE(held_at_first_create);
     check_rootd_shed(b);
     CHECK(b.kernel_calls == boot(cfg).kernel_calls + 1);
+  }
+}
+
+// rootd never waits for an EXITED for ever: with every WAIT of teardown
+// answered by a message that is no EXITED, each child costs at most the
+// documented budget of WAITs, and is destroyed all the same.
+TEST_CASE("teardown's wait for a child's EXITED is bounded by its message budget") {
+  for (const auto& name : examples()) {
+    INFO(name);
+    const auto cfg = load(name);
+    const std::uint64_t total = boot(cfg).kernel_calls;
+    BootOptions opt;
+    opt.fail_calls = {total - 1};
+    opt.junk_waits_after = total - 1;
+    auto b = boot(cfg, opt);
+    REQUIRE(b.run.parked);
+    CHECK(b.run.status != Status::READY);
+    CHECK(b.run.reason != Reason::TEARDOWN_INCOMPLETE);
+    CHECK(b.audit.started_not_destroyed.empty());
+    check_rootd_shed(b);
+    std::size_t children = 0;
+    for (const auto& [pid, p] : b.model->processes()) children += pid != sim::kRootdPid && p.started_at ? 1 : 0;
+    CHECK(b.junk_waits > 0);
+    CHECK(b.junk_waits <= children * rootd::boot::kTeardownWaitBudget * cfg.services.size());
+  }
+}
+
+// A handoff naming one of rootd's own slots (kernel control, cspace, vspace,
+// root endpoint) as a boot cap to shed: whatever else happens, rootd never
+// deletes its own caps and never reports READY.
+TEST_CASE("rootd never sheds its own slots, whatever the handoff names") {
+  const auto cfg = load("runtime.toml");
+  auto image = sim::build_system_image(cfg);
+  REQUIRE(image);
+  const auto view = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+  REQUIRE(view.ok());
+  const std::uint32_t root = boot(cfg).root_slot;
+  REQUIRE(root != rootd::abi::kNoSlot);
+  for (std::uint32_t own : {rootd::abi::kKernelControlSlot, rootd::abi::kSelfCspaceSlot, rootd::abi::kSelfVspaceSlot, root}) {
+    for (int kind = 0; kind < 2; ++kind) {
+      INFO("slot " << own << (kind == 0 ? " as an untyped region" : " as a module frame"));
+      std::vector<char> out(image->handoff.size() + 64);
+      rootd::handoff::Builder builder(out);
+      builder.cspace(view->cspace()).image_frame(view->image_frame());
+      for (std::size_t i = 0; i < view->module_count(); ++i) {
+        auto m = view->module(i);
+        if (kind == 1 && i == view->module_count() - 1) m.frame_slot = own;
+        builder.module(m);
+      }
+      for (std::size_t i = 0; i < view->endpoint_count(); ++i) builder.endpoint(view->endpoint(i));
+      for (std::size_t i = 0; i < view->untyped_count(); ++i) {
+        auto u = view->untyped(i);
+        if (kind == 0 && i == 0) u.slot = own;
+        builder.untyped(u);
+      }
+      auto size = builder.finish();
+      REQUIRE(size.ok());
+      out.resize(size.value());
+      BootOptions opt;
+      opt.handoff = out;
+      auto b = boot(cfg, opt);
+      CHECK(b.run.parked);
+      CHECK(b.run.status != Status::READY);
+      const sim::Process* rootd = b.model->process(sim::kRootdPid);
+      INFO(rootd::reason_name(b.run.reason) << "\n" << b.model->describe_caps());
+      CHECK(b.root_slot == root);
+      for (std::uint32_t slot : {rootd::abi::kKernelControlSlot, rootd::abi::kSelfCspaceSlot, rootd::abi::kSelfVspaceSlot, root}) {
+        INFO("own slot " << slot);
+        CHECK(rootd->cap_at(slot) != nullptr);
+      }
+      CHECK(b.audit.started_not_destroyed.empty());
+    }
   }
 }

@@ -7,7 +7,9 @@
 // The ledger in Core says what is shed already, so nothing is deleted
 // twice and teardown (boot_teardown.hpp) can shed, through next_held(),
 // whatever is still held after a failure. A failed delete fails the boot;
-// the cap stays in the ledger as held, so teardown tries it again.
+// the cap stays in the ledger as held, so teardown tries it again. A boot
+// cap at one of rootd's own slots is never deleted: the boot fails
+// (INTERNAL_STATE) instead.
 #pragma once
 
 #include <cstddef>
@@ -69,6 +71,15 @@ constexpr HeldCap next_held(const Core<Variant, N>& c, SlotGroup group, bool due
       break;
   }
   return {};
+}
+
+// rootd's own caps, never shed: the null slot, kernel control, its cspace,
+// its vspace and its root endpoint. A boot cap the handoff put at one of
+// these is refused (the inventory check rejects such a handoff first).
+template <class Variant, std::size_t N>
+constexpr bool is_own_slot(const Core<Variant, N>& c, std::uint32_t slot) {
+  return slot == 0 || slot == abi::kKernelControlSlot || slot == abi::kSelfCspaceSlot ||
+         slot == abi::kSelfVspaceSlot || slot == c.root_slot;
 }
 
 // Records `cap` as no longer held (deleted, or given up by teardown).
@@ -146,6 +157,10 @@ class ShedUnit {
       if (point_ == ShedPoint::CONSUMED && !consumed_due(c, s.group)) continue;
       const HeldCap held = next_held(c, s.group, point_ == ShedPoint::CONSUMED);
       if (!held.found) continue;
+      if (is_own_slot(c, held.slot)) {
+        c.fail(Reason::INTERNAL_STATE);
+        return PhaseEvent::FAILED;
+      }
       pending_ = held;
       awaiting_ = true;
       c.emit_delete(held.slot);

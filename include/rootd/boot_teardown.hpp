@@ -19,7 +19,8 @@
 //   - a cap whose delete fails twice makes it TEARDOWN_SHED_FAILED
 //     (unless a child was left alive), and teardown goes on.
 // The boot-time caps are shed only when the handoff's inventory checked
-// out; before that rootd cannot tell which slots are its boot caps.
+// out; before that rootd cannot tell which slots are its boot caps. rootd's
+// own slots (is_own_slot) are never deleted.
 // Teardown never stops early: every child and every cap is tried.
 #pragma once
 
@@ -85,6 +86,11 @@ class TeardownUnit {
             if (held_.found) break;
           }
           if (group_ >= kSlotGroupCount) return PhaseEvent::TORN_DOWN;
+          if (is_own_slot(c, held_.slot)) {
+            c.fail_teardown(Reason::TEARDOWN_SHED_FAILED);
+            mark_shed(c, held_);
+            continue;
+          }
           c.emit_delete(held_.slot);
           break;
       }
