@@ -4,9 +4,12 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cctype>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -66,43 +69,91 @@ sim::SystemConfig from_toml(const std::string& text) {
   return *cfg;
 }
 
-// Passes every call to the model except the `fail_at`-th kernel call
-// (CALL, SEND, WAIT or CAP; reports and PARK are not counted), which it
-// answers with an error without performing it.
+// Passes every call to the model except the kernel calls (CALL, SEND, WAIT
+// or CAP; reports and PARK are not counted) whose index is in `fail_at`,
+// and every kernel-control call of `fail_op`: it answers those with an
+// error without performing them. `observe` sees every action first.
 class FailingDriver final : public sim::Driver {
  public:
-  FailingDriver(sim::KernelModel& model, std::uint64_t fail_at) : inner_(model), fail_at_(fail_at) {}
+  enum class Seen : std::uint8_t { REPORT, CALL, SEND, WAIT, CAP };
+  using Observer = std::function<void(Seen, std::string_view, const sim::KernelModel&)>;
 
-  rootd::abi::KernelError report(std::string_view text) override { return inner_.report(text); }
+  FailingDriver(sim::KernelModel& model, std::vector<std::uint64_t> fail_at,
+                std::optional<rootd::abi::KernelOp> fail_op = std::nullopt, Observer observe = {})
+      : inner_(model), fail_at_(std::move(fail_at)), fail_op_(fail_op), observe_(std::move(observe)) {}
+
+  rootd::abi::KernelError report(std::string_view text) override {
+    see(Seen::REPORT, text);
+    return inner_.report(text);
+  }
   rootd::abi::KernelError call(std::uint32_t slot, rootd::abi::Message& m, std::uint32_t recv) override {
-    return fail_now() ? kInjected : inner_.call(slot, m, recv);
+    see(Seen::CALL, {});
+    bool op_fails = false;
+    if (fail_op_ && slot == rootd::abi::kKernelControlSlot) {
+      const auto r = rootd::protocol::decode_kernel_request(m);
+      op_fails = r.ok() && r.value().op == *fail_op_;
+    }
+    const bool fails = fail_now() || op_fails;
+    if (op_fails) ++op_failures_;
+    return fails ? kInjected : inner_.call(slot, m, recv);
   }
   rootd::abi::KernelError send(std::uint32_t slot, const rootd::abi::Message& m, std::uint64_t badge) override {
+    see(Seen::SEND, {});
     return fail_now() ? kInjected : inner_.send(slot, m, badge);
   }
   rootd::abi::KernelError wait(std::uint32_t root, rootd::abi::Message& m) override {
+    see(Seen::WAIT, {});
+    if (junk_waits_after_ && count_ > *junk_waits_after_) {
+      // A message that is nobody's EXITED, for ever.
+      ++count_;
+      ++junk_;
+      m = rootd::abi::Message{};
+      return rootd::abi::KernelError::OK;
+    }
     return fail_now() ? kInjected : inner_.wait(root, m);
   }
   rootd::abi::KernelError cap(rootd::abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
                               std::uint32_t rights) override {
+    see(Seen::CAP, {});
     if (op == rootd::abi::CapOp::COPY_ATTENUATED) ++copies_;
-    return fail_now() ? kInjected : inner_.cap(op, src, space, dst, rights);
+    const bool delete_fails = fail_deletes_after_ && op == rootd::abi::CapOp::DELETE && count_ > *fail_deletes_after_;
+    return fail_now() || delete_fails ? kInjected : inner_.cap(op, src, space, dst, rights);
   }
   void park() override { inner_.park(); }
   rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
 
   std::uint64_t calls() const { return count_; }
   std::uint64_t copies() const { return copies_; }
-  bool injected() const { return count_ > fail_at_; }
+  // Every failure asked for by index happened.
+  bool injected() const { return injected_ == fail_at_.size(); }
+  std::uint64_t op_failures() const { return op_failures_; }
 
  private:
   static constexpr rootd::abi::KernelError kInjected = rootd::abi::KernelError::NO_MEMORY;
-  bool fail_now() { return count_++ == fail_at_; }
+  bool fail_now() {
+    const bool fails = std::find(fail_at_.begin(), fail_at_.end(), count_++) != fail_at_.end();
+    if (fails) ++injected_;
+    return fails;
+  }
+  void see(Seen what, std::string_view text) {
+    if (observe_) observe_(what, text, inner_.model());
+  }
 
   sim::ModelDriver inner_;
-  std::uint64_t fail_at_;
+  std::vector<std::uint64_t> fail_at_;
+  std::optional<rootd::abi::KernelOp> fail_op_;
+  Observer observe_;
+
+ public:
+  std::optional<std::uint64_t> fail_deletes_after_;  // every DELETE after this kernel call fails
+  std::optional<std::uint64_t> junk_waits_after_;    // every WAIT after this kernel call gets junk
+  std::uint64_t junk_ = 0;                           // junk messages handed out
+
+ private:
   std::uint64_t count_ = 0;
   std::uint64_t copies_ = 0;  // attenuated copies asked for (transfers)
+  std::size_t injected_ = 0;
+  std::uint64_t op_failures_ = 0;
 };
 
 struct Booted {
@@ -113,7 +164,10 @@ struct Booted {
   sim::Tick ticks = 0;
   std::uint64_t kernel_calls = 0;  // CALL, SEND, WAIT and CAP rootd made
   std::uint64_t copies = 0;        // attenuated copies rootd asked for
-  bool injected = false;           // the failure asked for by fail_call happened
+  bool injected = false;           // every failure asked for by fail_calls happened
+  std::uint64_t op_failures = 0;   // calls failed by fail_op
+  std::uint32_t root_slot = 0;     // rootd's root endpoint (rdx)
+  std::uint64_t junk_waits = 0;    // WAITs answered with junk (junk_waits_after)
 };
 
 struct BootOptions {
@@ -121,7 +175,11 @@ struct BootOptions {
   explicit BootOptions(Hooks h) : hooks(h) {}
   Hooks hooks{};
   std::optional<std::vector<char>> handoff;  // rootd gets these bytes instead
-  std::uint64_t fail_call = ~0ULL;            // index of the kernel call that fails
+  std::vector<std::uint64_t> fail_calls;      // indices of the kernel calls that fail
+  std::optional<rootd::abi::KernelOp> fail_op;  // every kernel-control call of this op fails
+  FailingDriver::Observer observe;
+  std::optional<std::uint64_t> fail_deletes_after;  // every DELETE after this kernel call fails
+  std::optional<std::uint64_t> junk_waits_after;    // every WAIT after this kernel call gets junk
 };
 
 template <class Variant = rootd::boot::RuntimeVariant>
@@ -132,16 +190,26 @@ Booted boot(const sim::SystemConfig& cfg, const BootOptions& opt = {}) {
   b.services = std::make_unique<sim::Services>(*b.model);
   for (const auto& s : cfg.services) REQUIRE(b.services->add(s));
   sim::RootdLayout layout = image->layout;
+  if (opt.handoff) {
+    // The kernel installs the framebuffer a crafted handoff describes.
+    const auto crafted = rootd::handoff::parse(rootd::Bytes(opt.handoff->data(), opt.handoff->size()));
+    if (crafted.ok() && crafted.value().framebuffer()) layout.framebuffer_slot = crafted.value().framebuffer()->slot;
+  }
   auto root = b.model->boot_rootd(layout);
   REQUIRE(root);
   const std::vector<char>& handoff = opt.handoff ? *opt.handoff : image->handoff;
-  FailingDriver driver(*b.model, opt.fail_call);
+  b.root_slot = *root;
+  FailingDriver driver(*b.model, opt.fail_calls, opt.fail_op, opt.observe);
+  driver.fail_deletes_after_ = opt.fail_deletes_after;
+  driver.junk_waits_after_ = opt.junk_waits_after;
   b.run = sim::run_engine<Variant>(rootd::Bytes(handoff.data(), handoff.size()), *root, driver, opt.hooks);
   b.audit = b.model->audit();
   b.ticks = b.model->now();
   b.kernel_calls = driver.calls();
   b.copies = driver.copies();
   b.injected = driver.injected();
+  b.op_failures = driver.op_failures();
+  b.junk_waits = driver.junk_;
   return b;
 }
 
@@ -171,6 +239,7 @@ void check_rootd_shed(const Booted& b) {
   CHECK(slots.count(rootd::abi::kKernelControlSlot) == 1);
   CHECK(slots.count(rootd::abi::kSelfCspaceSlot) == 1);
   CHECK(slots.count(rootd::abi::kSelfVspaceSlot) == 1);
+  CHECK(slots.count(b.root_slot) == 1);
 }
 
 void check_ready(const Booted& b, const sim::SystemConfig& cfg) {
@@ -469,13 +538,14 @@ TEST_CASE("failing each kernel call of every example, one at a time, fails close
     for (std::uint64_t k = 0; k < total; ++k) {
       INFO(name << ": kernel call #" << k << " of " << total << " fails");
       BootOptions opt;
-      opt.fail_call = k;
+      opt.fail_calls = {k};
       auto b = boot(cfg, opt);
       ++scenarios;
       REQUIRE(b.injected);
       CHECK(b.run.status != Status::READY);
       CHECK(b.run.reason != Reason::NONE);
       check_fail_closed(b);
+      check_rootd_shed(b);
       if (b.audit.leak_count() != 0 && std::getenv("ROOTD_SWEEP_DEBUG") != nullptr) {
         for (const auto& c : b.audit.orphaned) WARN("orphaned slot " << c.slot);
         for (const auto& c : b.audit.dangling) WARN("dangling pid " << c.pid << " slot " << c.slot);
@@ -488,6 +558,52 @@ TEST_CASE("failing each kernel call of every example, one at a time, fails close
   // Printed for the performance and evidence notes.
   WARN("kernel-call fault sweep: " << scenarios << " scenarios");
   CHECK(scenarios > 1000);
+}
+
+// A second fault in the teardown that follows the first: every kernel call
+// of every example fails first, and then, one run each, every kernel call
+// of the teardown that follows. Every run parks with a terminal status and
+// a DETAIL line; no child survives unless the reason is
+// TEARDOWN_INCOMPLETE naming it; rootd keeps its four caps alone unless
+// the reason is TEARDOWN_SHED_FAILED.
+TEST_CASE("double-fault sweep: each kernel call fails and then each kernel call of its teardown") {
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t scenarios = 0;
+  std::map<Reason, std::size_t> reasons;
+  for (const auto& name : examples()) {
+    const auto cfg = load(name);
+    const std::uint64_t total = boot(cfg).kernel_calls;
+    for (std::uint64_t k = 0; k < total; ++k) {
+      BootOptions first;
+      first.fail_calls = {k};
+      const std::uint64_t after = boot(cfg, first).kernel_calls;
+      for (std::uint64_t j = k + 1; j < after; ++j) {
+        BootOptions opt;
+        opt.fail_calls = {k, j};
+        auto b = boot(cfg, opt);
+        ++scenarios;
+        INFO(name << ": kernel call #" << k << " fails, then #" << j << " of " << after);
+        REQUIRE(b.injected);
+        REQUIRE(b.run.parked);
+        CHECK(b.run.status != Status::READY);
+        ++reasons[b.run.reason];
+        CHECK(b.run.actions_after_terminal == 0);
+        REQUIRE(b.run.lines.size() >= 2);
+        CHECK(b.run.lines.back() == terminal(b.run.status));
+        if (b.run.reason == Reason::TEARDOWN_INCOMPLETE) {
+          CHECK(b.audit.started_not_destroyed.size() == 1);
+        } else {
+          CHECK(b.audit.started_not_destroyed.empty());
+        }
+        if (b.run.reason != Reason::TEARDOWN_SHED_FAILED) check_rootd_shed(b);
+        CHECK(b.audit.leak_count() == 0);
+      }
+    }
+  }
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  WARN("double-fault sweep: " << scenarios << " scenarios in " << seconds << " s");
+  for (const auto& [r, count] : reasons) WARN("  " << rootd::reason_name(r) << ": " << count);
+  CHECK(scenarios > 10000);
 }
 
 TEST_CASE("every simulated-service fault point on every service of every example fails closed") {
@@ -504,6 +620,7 @@ TEST_CASE("every simulated-service fault point on every service of every example
         CHECK(b.run.status == Status::SERVICE_BOOTSTRAP_FAILED);
         CHECK(b.run.failed_service == cfg.services[s].name);
         check_fail_closed(b);
+        check_rootd_shed(b);
       }
     }
   }
@@ -591,20 +708,33 @@ TEST_CASE("the plan of every example resolves each service's launch, slots, fram
     }
     CHECK(bp.probe_count == probes);
 
-    // The shed schedule: untyped right after deviced's READY when there is
-    // a deviced, and every group once at the final shed.
-    std::size_t first_final = 0;
-    if (deviced) {
-      REQUIRE(bp.shed_count >= 1);
-      CHECK(bp.shed[0].group == SlotGroup::UNTYPED);
-      CHECK(bp.shed[0].when == ShedPoint::AFTER_READY);
-      CHECK(bp.shed[0].after == *deviced);
-      first_final = 1;
+    // The shed schedule: untyped once deviced is READY when there is a
+    // deviced; dedicated endpoints, module frames and the image frame once
+    // their consumers are; the framebuffer (when the handoff has one) at
+    // once; and every group once at the final shed.
+    std::vector<SlotGroup> early;
+    if (deviced) early.push_back(SlotGroup::UNTYPED);
+    early.insert(early.end(), {SlotGroup::DEDICATED_ENDPOINTS, SlotGroup::MODULE_FRAMES, SlotGroup::IMAGE_FRAME});
+    const auto image = sim::build_system_image(cfg);
+    REQUIRE(image);
+    const auto h = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+    REQUIRE(h.ok());
+    if (h.value().framebuffer().has_value()) early.push_back(SlotGroup::FRAMEBUFFER);
+    REQUIRE(bp.shed_count == early.size() + rootd::boot::kSlotGroupCount);
+    for (std::size_t k = 0; k < early.size(); ++k) {
+      CHECK(bp.shed[k].when == ShedPoint::CONSUMED);
+      CHECK(bp.shed[k].group == early[k]);
     }
-    REQUIRE(bp.shed_count == first_final + rootd::boot::kSlotGroupCount);
     for (std::size_t g = 0; g < rootd::boot::kSlotGroupCount; ++g) {
-      CHECK(bp.shed[first_final + g].when == ShedPoint::FINAL);
-      CHECK(static_cast<std::size_t>(bp.shed[first_final + g].group) == g);
+      CHECK(bp.shed[early.size() + g].when == ShedPoint::FINAL);
+      CHECK(static_cast<std::size_t>(bp.shed[early.size() + g].group) == g);
+    }
+    // Consumers: deviced alone of untyped; every service of its module.
+    for (std::size_t s = 0; s < cfg.services.size(); ++s) {
+      const auto bits = bp.services[s].consumes;
+      CHECK(((bits & rootd::boot::slot_group_bit(SlotGroup::UNTYPED)) != 0) == (deviced && *deviced == s));
+      CHECK((bits & rootd::boot::slot_group_bit(SlotGroup::MODULE_FRAMES)) != 0);
+      CHECK(h.value().module(bp.services[s].image_module).frame_slot == bp.services[s].image_frame);
     }
 
     // The engine performs exactly the planned transfers.
@@ -658,5 +788,328 @@ TEST_CASE("the transition table leads every phase to PARKED") {
     const auto phase = static_cast<BootPhase>(p);
     INFO(rootd::boot::boot_phase_name(phase));
     CHECK(reaches_parked(phase));
+  }
+}
+
+// ---- the shed schedule, seen in the kernel's cspace of rootd ----------------------
+
+namespace {
+
+// rootd's boot-time caps by kind, read from the handoff the kernel built
+// rootd's cspace from (not from the engine).
+struct BootCaps {
+  std::set<std::uint32_t> untyped;
+  std::set<std::uint32_t> dedicated;
+  std::map<std::string, std::uint32_t> module;  // by module name
+  std::uint32_t image_frame = 0;
+  std::optional<std::uint32_t> framebuffer;
+};
+
+BootCaps boot_caps(const std::vector<char>& handoff) {
+  const auto parsed = rootd::handoff::parse(rootd::Bytes(handoff.data(), handoff.size()));
+  REQUIRE(parsed.ok());
+  const auto& h = parsed.value();
+  BootCaps caps;
+  for (std::size_t i = 0; i < h.untyped_count(); ++i) caps.untyped.insert(h.untyped(i).slot);
+  for (std::size_t i = 0; i < h.endpoint_count(); ++i) caps.dedicated.insert(h.endpoint(i).slot);
+  for (std::size_t i = 0; i < h.module_count(); ++i) caps.module[std::string(h.module(i).name)] = h.module(i).frame_slot;
+  caps.image_frame = h.image_frame().slot;
+  if (const auto fb = h.framebuffer()) caps.framebuffer = fb->slot;
+  return caps;
+}
+
+std::string ready_line(const std::string& service) {
+  std::string line(rootd::kServiceReadyPrefix);
+  for (char ch : service) line += ch == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return line;
+}
+
+// What rootd's cspace held when it went to WAIT, and which services had
+// reported READY by then.
+struct WaitSnapshot {
+  std::set<std::string> ready;
+  std::set<std::uint32_t> held;
+};
+
+}  // namespace
+
+// The documented schedule (docs/startup-protocol.md, "The shed
+// schedule"), checked at every WAIT of a good boot against the kernel
+// model's cspace of rootd: untyped caps are held exactly until deviced is
+// READY; the dedicated endpoints until every service that holds one, and
+// every foundation service (the pager), is READY; each module frame until
+// every service launched from it is READY (the boot config's to the end,
+// a module no service is launched from not at all); the image frame until
+// every service holding it is READY; the framebuffer never. At READY only
+// the four caps are left.
+TEST_CASE("rootd's cspace follows the documented shed schedule at every WAIT of every example") {
+  for (const auto& name : examples()) {
+    INFO(name);
+    const auto cfg = load(name);
+    const auto image = sim::build_system_image(cfg);
+    REQUIRE(image);
+    const BootCaps caps = boot_caps(image->handoff);
+    std::map<std::string, std::string> line_to_service;
+    for (const auto& spec : cfg.services) line_to_service[ready_line(spec.name)] = spec.name;
+
+    std::vector<WaitSnapshot> waits;
+    std::set<std::string> ready;
+    std::set<std::uint32_t> held_at_deviced_ready;
+    std::optional<std::string> deviced;
+    for (const auto& spec : cfg.services) {
+      if (spec.role == "deviced") deviced = spec.name;
+    }
+    BootOptions opt;
+    opt.observe = [&](FailingDriver::Seen what, std::string_view text, const sim::KernelModel& model) {
+      std::set<std::uint32_t> held;
+      for (const auto& [slot, cap] : model.process(sim::kRootdPid)->cspace) held.insert(slot);
+      if (what == FailingDriver::Seen::REPORT) {
+        const auto it = line_to_service.find(std::string(text));
+        if (it == line_to_service.end()) return;
+        ready.insert(it->second);
+        if (deviced && it->second == *deviced) held_at_deviced_ready = held;
+      }
+      if (what == FailingDriver::Seen::WAIT) waits.push_back({ready, held});
+    };
+    auto b = boot(cfg, opt);
+    check_ready(b, cfg);
+    REQUIRE(!waits.empty());
+
+    // Consumers, from the kernel model at READY: who holds a copy of the
+    // image frame or of a dedicated endpoint; foundation services use the
+    // pager endpoint at their launch.
+    std::set<std::string> image_frame_users;
+    std::set<std::string> dedicated_users;
+    sim::KernelModel entry;
+    sim::RootdLayout layout = image->layout;
+    REQUIRE(entry.boot_rootd(layout));
+    const auto& entry_caps = entry.process(sim::kRootdPid)->cspace;
+    std::set<sim::ObjectId> dedicated_objects;
+    for (std::uint32_t slot : caps.dedicated) dedicated_objects.insert(entry_caps.at(slot).object);
+    const sim::ObjectId image_object = entry_caps.at(caps.image_frame).object;
+    for (const auto& [pid, p] : b.model->processes()) {
+      if (pid == sim::kRootdPid) continue;
+      for (const auto& [slot, cap] : p.cspace) {
+        if (cap.type == sim::ObjectType::frame && cap.object == image_object) image_frame_users.insert(p.name);
+        if (cap.type == sim::ObjectType::endpoint && dedicated_objects.count(cap.object) != 0) {
+          dedicated_users.insert(p.name);
+        }
+      }
+    }
+    for (const auto& spec : cfg.services) {
+      const rootd::Role* role = rootd::find_role(spec.role);
+      REQUIRE(role != nullptr);
+      if (role->launch == rootd::LaunchPath::FOUNDATION) dedicated_users.insert(spec.name);
+    }
+    CHECK(!dedicated_users.empty());
+
+    auto all_ready = [](const std::set<std::string>& users, const std::set<std::string>& r) {
+      return std::all_of(users.begin(), users.end(), [&](const std::string& u) { return r.count(u) != 0; });
+    };
+    if (deviced) {
+      // Held up to deviced's READY, gone at the next WAIT.
+      for (std::uint32_t slot : caps.untyped) CHECK(held_at_deviced_ready.count(slot) == 1);
+    }
+    for (std::size_t w = 0; w < waits.size(); ++w) {
+      const WaitSnapshot& snap = waits[w];
+      INFO("WAIT #" << w << " with " << snap.ready.size() << " services READY");
+      const bool untyped_held = !deviced || snap.ready.count(*deviced) == 0;
+      for (std::uint32_t slot : caps.untyped) CHECK((snap.held.count(slot) == 1) == untyped_held);
+      const bool dedicated_held = !all_ready(dedicated_users, snap.ready);
+      for (std::uint32_t slot : caps.dedicated) CHECK((snap.held.count(slot) == 1) == dedicated_held);
+      CHECK((snap.held.count(caps.image_frame) == 1) == !all_ready(image_frame_users, snap.ready));
+      if (caps.framebuffer) CHECK(snap.held.count(*caps.framebuffer) == 0);
+      for (const auto& [module, slot] : caps.module) {
+        INFO("module " << module);
+        std::set<std::string> users;
+        for (const auto& spec : cfg.services) {
+          if (spec.image == module) users.insert(spec.name);
+        }
+        const bool held = module == rootd::kBootConfigModule || !all_ready(users, snap.ready);
+        CHECK((snap.held.count(slot) == 1) == held);
+      }
+    }
+  }
+}
+
+// A child that cannot be stopped is still tried with a destroy, and one
+// that cannot be destroyed is the terminal reason, by name; the teardown
+// goes on with the others and sheds what rootd holds.
+TEST_CASE("a child teardown cannot destroy is the terminal reason, and teardown finishes the rest") {
+  const auto cfg = load("phase0.toml");
+  const std::uint64_t total = boot(cfg).kernel_calls;
+  for (const auto op : {rootd::abi::KernelOp::MANAGED_STOP, rootd::abi::KernelOp::DESTROY_PROCESS}) {
+    INFO("every " << (op == rootd::abi::KernelOp::MANAGED_STOP ? "MANAGED_STOP" : "DESTROY_PROCESS") << " fails");
+    BootOptions opt;
+    opt.fail_calls = {total - 1};  // the last call of the boot: everything has started
+    opt.fail_op = op;
+    auto b = boot(cfg, opt);
+    REQUIRE(b.run.parked);
+    CHECK(b.op_failures > 0);
+    CHECK(b.run.status == Status::INTERNAL_ERROR);
+    CHECK(b.run.reason == Reason::TEARDOWN_INCOMPLETE);
+    REQUIRE(!b.run.failed_service.empty());
+    REQUIRE(b.run.lines.size() >= 2);
+    CHECK(b.run.lines[b.run.lines.size() - 2] ==
+          std::string(rootd::kDetailPrefix) + "TEARDOWN_INCOMPLETE:" + b.run.failed_service);
+    CHECK(b.run.lines.back() == terminal(Status::INTERNAL_ERROR));
+    // The named child is among the survivors; every other child was tried
+    // too (a failing stop leaves each one running; a failing destroy
+    // leaves each one stopped), and rootd still shed all it held.
+    bool named_alive = false;
+    for (const auto& [pid, p] : b.model->processes()) {
+      if (pid == sim::kRootdPid) continue;
+      if (p.name == b.run.failed_service) named_alive = p.state != sim::ProcessState::destroyed;
+      if (op == rootd::abi::KernelOp::DESTROY_PROCESS && p.state != sim::ProcessState::destroyed) {
+        CHECK(p.state != sim::ProcessState::running);
+      }
+    }
+    CHECK(named_alive);
+    check_rootd_shed(b);
+  }
+}
+
+// Every delete failing after the first failure: teardown still destroys
+// every child, tries every cap twice, and says it could not shed.
+TEST_CASE("deletes that keep failing in teardown end in TEARDOWN_SHED_FAILED, with no child left") {
+  for (const auto& name : examples()) {
+    INFO(name);
+    const auto cfg = load(name);
+    const std::uint64_t total = boot(cfg).kernel_calls;
+    BootOptions opt;
+    opt.fail_calls = {total / 2};
+    opt.fail_deletes_after = total / 2;
+    auto b = boot(cfg, opt);
+    REQUIRE(b.run.parked);
+    CHECK(b.run.status == Status::INTERNAL_ERROR);
+    CHECK(b.run.reason == Reason::TEARDOWN_SHED_FAILED);
+    REQUIRE(b.run.lines.size() >= 2);
+    CHECK(b.run.lines[b.run.lines.size() - 2] == std::string(rootd::kDetailPrefix) + "TEARDOWN_SHED_FAILED");
+    CHECK(b.run.lines.back() == terminal(Status::INTERNAL_ERROR));
+    CHECK(b.audit.started_not_destroyed.empty());
+    const sim::Process* rootd = b.model->process(sim::kRootdPid);
+    CHECK(rootd->cspace.size() > 4);
+  }
+}
+
+// The framebuffer is handed to nobody: rootd sheds it before its first
+// launch, and the boot is otherwise the same (one DELETE more).
+TEST_CASE("a handoff with a framebuffer: rootd sheds it before it launches anything") {
+  for (const auto& name : examples()) {
+    INFO(name);
+    const auto cfg = load(name);
+    auto image = sim::build_system_image(cfg);
+    REQUIRE(image);
+    const auto view = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+    REQUIRE(view.ok());
+    // The kernel puts it at the first free slot and moves that up by one.
+    auto cspace = view->cspace();
+    const std::uint32_t fb_slot = cspace.first_free_slot++;
+    std::vector<char> out(image->handoff.size() + 128);
+    rootd::handoff::Builder builder(out);
+    builder.cspace(cspace).image_frame(view->image_frame());
+    for (std::size_t i = 0; i < view->module_count(); ++i) builder.module(view->module(i));
+    for (std::size_t i = 0; i < view->endpoint_count(); ++i) builder.endpoint(view->endpoint(i));
+    for (std::size_t i = 0; i < view->untyped_count(); ++i) builder.untyped(view->untyped(i));
+    rootd::handoff::Framebuffer fb{};
+    fb.paddr = 0x80000000;
+    fb.width = 640;
+    fb.height = 480;
+    fb.pitch = 640 * 4;
+    fb.bpp = 32;
+    fb.slot = fb_slot;
+    builder.framebuffer(fb);
+    auto size = builder.finish();
+    REQUIRE(size.ok());
+    out.resize(size.value());
+
+    bool held_at_first_create = false;
+    bool seen_create = false;
+    BootOptions opt;
+    opt.handoff = out;
+    opt.observe = [&](FailingDriver::Seen what, std::string_view, const sim::KernelModel& model) {
+      if (what != FailingDriver::Seen::CALL || seen_create) return;
+      seen_create = true;
+      held_at_first_create = model.process(sim::kRootdPid)->cap_at(fb_slot) != nullptr;
+    };
+    auto b = boot(cfg, opt);
+    INFO(rootd::reason_name(b.run.reason));
+    REQUIRE(b.run.status == Status::READY);
+    CHECK(seen_create);
+    CHECK_FALSE(held_at_first_create);
+    check_rootd_shed(b);
+    CHECK(b.kernel_calls == boot(cfg).kernel_calls + 1);
+  }
+}
+
+// rootd never waits for an EXITED for ever: with every WAIT of teardown
+// answered by a message that is no EXITED, each child costs at most the
+// documented budget of WAITs, and is destroyed all the same.
+TEST_CASE("teardown's wait for a child's EXITED is bounded by its message budget") {
+  for (const auto& name : examples()) {
+    INFO(name);
+    const auto cfg = load(name);
+    const std::uint64_t total = boot(cfg).kernel_calls;
+    BootOptions opt;
+    opt.fail_calls = {total - 1};
+    opt.junk_waits_after = total - 1;
+    auto b = boot(cfg, opt);
+    REQUIRE(b.run.parked);
+    CHECK(b.run.status != Status::READY);
+    CHECK(b.run.reason != Reason::TEARDOWN_INCOMPLETE);
+    CHECK(b.audit.started_not_destroyed.empty());
+    check_rootd_shed(b);
+    std::size_t children = 0;
+    for (const auto& [pid, p] : b.model->processes()) children += pid != sim::kRootdPid && p.started_at ? 1 : 0;
+    CHECK(b.junk_waits > 0);
+    CHECK(b.junk_waits <= children * rootd::boot::kTeardownWaitBudget * cfg.services.size());
+  }
+}
+
+// A handoff naming one of rootd's own slots (kernel control, cspace, vspace,
+// root endpoint) as a boot cap to shed: whatever else happens, rootd never
+// deletes its own caps and never reports READY.
+TEST_CASE("rootd never sheds its own slots, whatever the handoff names") {
+  const auto cfg = load("runtime.toml");
+  auto image = sim::build_system_image(cfg);
+  REQUIRE(image);
+  const auto view = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+  REQUIRE(view.ok());
+  const std::uint32_t root = boot(cfg).root_slot;
+  REQUIRE(root != rootd::abi::kNoSlot);
+  for (std::uint32_t own : {rootd::abi::kKernelControlSlot, rootd::abi::kSelfCspaceSlot, rootd::abi::kSelfVspaceSlot, root}) {
+    for (int kind = 0; kind < 2; ++kind) {
+      INFO("slot " << own << (kind == 0 ? " as an untyped region" : " as a module frame"));
+      std::vector<char> out(image->handoff.size() + 64);
+      rootd::handoff::Builder builder(out);
+      builder.cspace(view->cspace()).image_frame(view->image_frame());
+      for (std::size_t i = 0; i < view->module_count(); ++i) {
+        auto m = view->module(i);
+        if (kind == 1 && i == view->module_count() - 1) m.frame_slot = own;
+        builder.module(m);
+      }
+      for (std::size_t i = 0; i < view->endpoint_count(); ++i) builder.endpoint(view->endpoint(i));
+      for (std::size_t i = 0; i < view->untyped_count(); ++i) {
+        auto u = view->untyped(i);
+        if (kind == 0 && i == 0) u.slot = own;
+        builder.untyped(u);
+      }
+      auto size = builder.finish();
+      REQUIRE(size.ok());
+      out.resize(size.value());
+      BootOptions opt;
+      opt.handoff = out;
+      auto b = boot(cfg, opt);
+      CHECK(b.run.parked);
+      CHECK(b.run.status != Status::READY);
+      const sim::Process* rootd = b.model->process(sim::kRootdPid);
+      INFO(rootd::reason_name(b.run.reason) << "\n" << b.model->describe_caps());
+      CHECK(b.root_slot == root);
+      for (std::uint32_t slot : {rootd::abi::kKernelControlSlot, rootd::abi::kSelfCspaceSlot, rootd::abi::kSelfVspaceSlot, root}) {
+        INFO("own slot " << slot);
+        CHECK(rootd->cap_at(slot) != nullptr);
+      }
+      CHECK(b.audit.started_not_destroyed.empty());
+    }
   }
 }

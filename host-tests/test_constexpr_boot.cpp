@@ -410,14 +410,16 @@ struct FailSummary {
   std::size_t destroyed = 0;
   std::size_t deletes = 0;
 
-  // Every process stopped and destroyed; deleted: the untyped cap, and per
-  // service its retained endpoint plus a process cap (4 foundation
-  // services) or an install grant (the other 5). Nothing else.
+  // Every process stopped and destroyed; deleted: every boot-time cap once,
+  // as at READY (teardown sheds what the shed schedule had not): the
+  // untyped cap, the dedicated endpoints, the module frames, the image
+  // frame, and per service its retained endpoint plus a process cap (4
+  // foundation services) or an install grant (the other 5).
   constexpr bool failed_closed() const {
     return status == rootd::reason_status(Reason::BOOT_SERVICE_NOT_READY) &&
            reason == Reason::BOOT_SERVICE_NOT_READY && blames_fbcond && parked && !faulted &&
            delivered == kServiceCount && stopped == kServiceCount && destroyed == kServiceCount &&
-           deletes == 1 + kServiceCount + 4 + 5;
+           deletes == kExpectedDeletes;
   }
 };
 
@@ -468,6 +470,6 @@ TEST_CASE("the constant-expression failing boot, run at run time, fails closed")
   CHECK(f.delivered == kServiceCount);
   CHECK(f.stopped == kServiceCount);
   CHECK(f.destroyed == kServiceCount);
-  CHECK(f.deletes == 1 + kServiceCount + 4 + 5);
+  CHECK(f.deletes == kExpectedDeletes);
   CHECK(f.failed_closed());
 }

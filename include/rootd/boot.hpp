@@ -12,12 +12,12 @@
 // follows it. Its phases are small units, one header each:
 //
 //   INTAKE    boot_intake.hpp    handoff, inventory, config, plan
-//   SCHEDULE  boot_schedule.hpp  next launch, the probe, the final shed, or a wait
+//   SCHEDULE  boot_schedule.hpp  a due shed, next launch, the probe, the final shed, or a wait
 //   LAUNCH    boot_launch.hpp    one service by its launch path, up to DELIVER
 //   PROBE     boot_probe.hpp     spawn the probe (REAP: destroy it once completed)
 //   WAIT      boot_wait.hpp      one answer or process event
 //   SHED      boot_shed.hpp      the shed schedule's deletes at this point
-//   TEARDOWN  boot_teardown.hpp  every started child, newest first
+//   TEARDOWN  boot_teardown.hpp  every started child, newest first; then every held boot cap
 //   REPORT    boot_report.hpp    DETAIL and the terminal status line
 //
 // and the only way from one phase to the next is the transition table in
@@ -127,7 +127,7 @@ class Engine {
       case BootPhase::WAIT: wait_.begin(); break;
       case BootPhase::REAP: reap_.begin(wait_.service()); break;
       case BootPhase::SHED:
-        shed_.begin(event == PhaseEvent::SHED_DUE ? ShedPoint::AFTER_READY : ShedPoint::FINAL, wait_.service());
+        shed_.begin(event == PhaseEvent::SHED_DUE ? ShedPoint::CONSUMED : ShedPoint::FINAL);
         break;
       case BootPhase::TEARDOWN: teardown_.begin(core_); break;
       case BootPhase::REPORT: report_.begin(); break;

@@ -80,7 +80,13 @@ struct BasicBootStorage {
   std::uint16_t queue[N] = {};
   std::uint16_t started_order[N] = {};
   Transfer transfers[kMaxTransfersPerEnvelope] = {};  // the service being launched (and planning scratch)
+  // The shed ledger: per module, the services launched from it not READY
+  // yet (kModuleKept: the boot-config module, kept to the final shed), and
+  // whether its frame is shed.
+  std::uint16_t module_waiting[handoff::kMaxModules] = {};
+  bool module_shed[handoff::kMaxModules] = {};
 };
+inline constexpr std::uint16_t kModuleKept = 0xFFFF;
 using BootStorage = BasicBootStorage<bcfg::kMaxServices>;
 
 // Stage lines (IntegrationVariant): where the boot is, for a VM harness.
@@ -218,6 +224,16 @@ struct Core {
   // The one place a config error becomes a failure: its offset names the
   // service row it is about.
   constexpr void fail_config(Error e) { fail(e.reason, owner_of(cfg, e), e.offset); }
+  // A failure of teardown itself outranks the one that started it: a child
+  // left alive (TEARDOWN_INCOMPLETE) first, then a cap rootd could not
+  // shed (TEARDOWN_SHED_FAILED). The first of each kind wins.
+  constexpr void fail_teardown(Reason r, std::uint16_t service = bcfg::kNoIndex) {
+    if (failure.reason == Reason::TEARDOWN_INCOMPLETE) return;
+    if (failure.reason == Reason::TEARDOWN_SHED_FAILED && r != Reason::TEARDOWN_INCOMPLETE) return;
+    failure = Error{r, 0};
+    failed_service = service;
+    status = reason_status(r);
+  }
 
   // ---- the plan and the launch queue -------------------------------------------
 
@@ -229,10 +245,17 @@ struct Core {
   // Run-time state from the plan: dependencies outstanding, roots queued in
   // launch order.
   constexpr void start_schedule() {
+    for (std::size_t m = 0; m < handoff.module_count(); ++m) {
+      st.module_waiting[m] = m == st.plan.config_module ? kModuleKept : 0;
+      st.module_shed[m] = false;
+    }
     for (std::size_t s = 0; s < n(); ++s) {
       st.services[s] = ServiceState{};
       st.services[s].remaining = static_cast<std::uint16_t>(st.plan.order.dependency_count(s));
+      std::uint16_t& waiting = st.module_waiting[service_plan(s).image_module];
+      if (waiting != kModuleKept) ++waiting;
     }
+    for (std::size_t m = 0; m < handoff.module_count(); ++m) modules_due += st.module_waiting[m] == 0 ? 1 : 0;
     queue_head = queue_tail = 0;
     for (std::size_t k = 0; k < n(); ++k) {
       const std::uint16_t s = st.plan.order.order[k];
@@ -247,6 +270,11 @@ struct Core {
   constexpr void became_ready(std::uint16_t s) {
     st.services[s].phase = ServicePhase::READY;
     ++ready_count;
+    for (std::size_t g = 0; g < kSlotGroupCount; ++g) {
+      if ((service_plan(s).consumes & slot_group_bit(static_cast<SlotGroup>(g))) != 0) ++consumers_ready[g];
+    }
+    std::uint16_t& waiting = st.module_waiting[service_plan(s).image_module];
+    if (waiting != kModuleKept && waiting > 0 && --waiting == 0) ++modules_due;
     const OrderPlan& order = st.plan.order;
     for (std::uint32_t e = order.dependent_start[s]; e < order.dependent_start[s + 1]; ++e) {
       const std::uint16_t d = order.dependents[e];
@@ -281,6 +309,14 @@ struct Core {
   std::size_t ready_count = 0;
   std::size_t probes_done = 0;
   std::size_t started_count = 0;
+
+  // The shed ledger (boot_shed.hpp): per group, how many of its consumers
+  // are READY, how many of its listed caps (untyped, dedicated endpoints,
+  // image frame, framebuffer: in handoff order) are shed, and whether the
+  // whole group is; modules due (every user READY) and not shed yet.
+  std::uint16_t consumers_ready[kSlotGroupCount] = {};
+  std::uint32_t shed_next[kSlotGroupCount] = {};
+  std::size_t modules_due = 0;
 
   Status status = Status::INTERNAL_ERROR;
   Error failure{};

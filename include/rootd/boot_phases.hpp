@@ -14,13 +14,13 @@ namespace rootd::boot {
 
 enum class BootPhase : std::uint8_t {
   INTAKE,    // handoff, inventory, config read, plan (plan_boot's stages)
-  SCHEDULE,  // pick what happens next: a launch, the probe, the final shed or a wait
+  SCHEDULE,  // pick what happens next: a due shed, a launch, the probe, the final shed or a wait
   LAUNCH,    // one service: endpoint, process, transfers, start, DELIVER
   PROBE,     // spawn the probe through procd
   WAIT,      // one message on the root endpoint: an answer or a process event
   REAP,      // destroy a probe that completed
   SHED,      // delete the caps the plan's shed schedule names at this point
-  TEARDOWN,  // after a failure: stop, await, destroy, drop every started child
+  TEARDOWN,  // after a failure: stop, await, destroy, drop every started child; shed the rest
   REPORT,    // the terminal status line (and the DETAIL line on failure)
   PARKED,    // nothing more
 };
@@ -35,12 +35,12 @@ enum class PhaseEvent : std::uint8_t {
   IDLE,             // SCHEDULE: nothing to launch, answers outstanding
   LAUNCHED,         // LAUNCH / PROBE: the service is running (or was handed to deviced)
   HANDLED,          // WAIT: an answer or event taken in, nothing else due
-  SHED_DUE,         // WAIT: a READY the shed schedule waits for
+  SHED_DUE,         // SCHEDULE: a shed step's consumers are all READY
   PROBE_COMPLETED,  // WAIT: the probe reported success
   REAPED,           // REAP: the probe is destroyed and counts as READY
   SHED_DONE,        // SHED: an early shed point is through
   ALL_SHED,         // SHED: the final shed is through
-  TORN_DOWN,        // TEARDOWN: nothing started survives
+  TORN_DOWN,        // TEARDOWN: every child and boot-time cap dealt with (a failure is recorded)
   REPORTED,         // REPORT: the terminal line is out
   FAILED,           // any phase: a failure was recorded
 };
@@ -61,6 +61,7 @@ inline constexpr Transition kTransitions[] = {
     {BootPhase::SCHEDULE, PhaseEvent::PROBE_DUE, BootPhase::PROBE},
     {BootPhase::SCHEDULE, PhaseEvent::ALL_READY, BootPhase::SHED},
     {BootPhase::SCHEDULE, PhaseEvent::IDLE, BootPhase::WAIT},
+    {BootPhase::SCHEDULE, PhaseEvent::SHED_DUE, BootPhase::SHED},
 
     {BootPhase::LAUNCH, PhaseEvent::LAUNCHED, BootPhase::SCHEDULE},
     {BootPhase::LAUNCH, PhaseEvent::FAILED, BootPhase::TEARDOWN},
@@ -69,7 +70,6 @@ inline constexpr Transition kTransitions[] = {
     {BootPhase::PROBE, PhaseEvent::FAILED, BootPhase::TEARDOWN},
 
     {BootPhase::WAIT, PhaseEvent::HANDLED, BootPhase::SCHEDULE},
-    {BootPhase::WAIT, PhaseEvent::SHED_DUE, BootPhase::SHED},
     {BootPhase::WAIT, PhaseEvent::PROBE_COMPLETED, BootPhase::REAP},
     {BootPhase::WAIT, PhaseEvent::FAILED, BootPhase::TEARDOWN},
 

@@ -33,28 +33,38 @@
 namespace rootd::boot {
 
 // ---- the shed schedule -------------------------------------------------------
+//
+// rootd keeps a boot-time cap only while it will still hand it out. A
+// group's CONSUMED step deletes it once every service that consumes it is
+// READY (so it has it, and rootd will not transfer it again); a group with
+// no consumer goes at the first SCHEDULE. Module frames are per module: each
+// goes once every service launched from it is READY; the boot-config module
+// stays to the final shed, because rootd reads the config in place (its
+// View) until its terminal line. Whatever a CONSUMED step did not shed goes
+// at the final shed before READY, or in teardown after a failure.
 
-// When a shed step runs: once a given service is READY, or at the final
-// shed just before READY.
-enum class ShedPoint : std::uint8_t { AFTER_READY, FINAL };
+// When a shed step runs: once its consumers are READY, or at the final shed.
+enum class ShedPoint : std::uint8_t { CONSUMED, FINAL };
 
 // Which of rootd's boot-time caps a shed step deletes.
 enum class SlotGroup : std::uint8_t {
-  UNTYPED,              // every untyped cap of the handoff
-  DEDICATED_ENDPOINTS,  // the dedicated kernel endpoints
-  MODULE_FRAMES,        // every boot module's frame
-  IMAGE_FRAME,          // rootd's own image frame
-  SERVICE_SLOTS,        // per service: install grant, process cap, retained endpoint (those still held)
+  UNTYPED,              // every untyped cap of the handoff; consumer: deviced
+  DEDICATED_ENDPOINTS,  // the dedicated kernel endpoints; consumers: their holders and foundation launches (pager)
+  MODULE_FRAMES,        // every boot module's frame; consumers: the services launched from it
+  IMAGE_FRAME,          // rootd's own image frame; consumers: the services whose envelope holds it
+  FRAMEBUFFER,          // the boot framebuffer; no consumer in rootd: shed at once
+  SERVICE_SLOTS,        // per service: install grant, process cap, retained endpoint (final only)
 };
-inline constexpr std::size_t kSlotGroupCount = 5;
+inline constexpr std::size_t kSlotGroupCount = 6;
+
+constexpr std::uint8_t slot_group_bit(SlotGroup g) { return static_cast<std::uint8_t>(1U << static_cast<unsigned>(g)); }
 
 struct ShedStep {
   SlotGroup group = SlotGroup::UNTYPED;
   ShedPoint when = ShedPoint::FINAL;
-  std::uint16_t after = bcfg::kNoIndex;  // AFTER_READY: the service whose READY triggers it
 };
 
-// One early step per group at most, plus the final step of every group.
+// One CONSUMED step per group at most, plus the final step of every group.
 inline constexpr std::size_t kMaxShedSteps = 2 * kSlotGroupCount;
 
 // ---- per service ---------------------------------------------------------------
@@ -68,6 +78,8 @@ struct ServicePlan {
   std::uint32_t grant_slot = 0;              // the launcher's startup-cap install grant
   std::uint32_t image_frame = 0;             // rootd's slot of its image module's frame
   std::uint16_t transfer_count = 0;          // caps rootd copies into its cspace (none for the probe)
+  std::uint16_t image_module = 0;            // index of its image module in the handoff
+  std::uint8_t consumes = 0;                 // slot_group_bit()s of the groups it consumes (shed schedule)
 };
 
 template <std::size_t N>
@@ -82,6 +94,16 @@ struct BootPlan {
   std::uint32_t slot_base = 0;  // first of rootd's per-service slots
   ShedStep shed[kMaxShedSteps] = {};
   std::uint8_t shed_count = 0;
+  std::uint32_t config_module = 0;  // the boot-config module: kept to the final shed
+  std::uint16_t consumer_count[kSlotGroupCount] = {};  // services consuming each group
+
+  // Whether a CONSUMED step for `g` is in the schedule.
+  constexpr bool sheds_early(SlotGroup g) const {
+    for (std::size_t k = 0; k < shed_count; ++k) {
+      if (shed[k].group == g && shed[k].when == ShedPoint::CONSUMED) return true;
+    }
+    return false;
+  }
 
   constexpr const Role& role_of(std::size_t s) const { return kRoles[services[s].role]; }
 };
@@ -106,8 +128,19 @@ namespace detail {
 constexpr PlanError plan_failure(const FirstError& first, bool in_config) { return PlanError{first.error, in_config}; }
 
 template <std::size_t N>
-constexpr void add_shed_step(BootPlan<N>& plan, SlotGroup group, ShedPoint when, std::uint16_t after = bcfg::kNoIndex) {
-  plan.shed[plan.shed_count++] = ShedStep{group, when, after};
+constexpr void add_shed_step(BootPlan<N>& plan, SlotGroup group, ShedPoint when) {
+  plan.shed[plan.shed_count++] = ShedStep{group, when};
+}
+
+// The groups service `s` consumes, from its launch path and its envelope.
+constexpr std::uint8_t consumed_groups(const ServicePlan& sp, std::span<const Transfer> transfers) {
+  std::uint8_t bits = slot_group_bit(SlotGroup::MODULE_FRAMES);  // its image module, at its launch
+  if (sp.launch == LaunchPath::FOUNDATION) bits |= slot_group_bit(SlotGroup::DEDICATED_ENDPOINTS);  // the pager
+  for (const Transfer& t : transfers) {
+    if (t.authority == AuthorityKind::DEDICATED_ENDPOINT) bits |= slot_group_bit(SlotGroup::DEDICATED_ENDPOINTS);
+    if (t.authority == AuthorityKind::IMAGE_FRAME) bits |= slot_group_bit(SlotGroup::IMAGE_FRAME);
+  }
+  return static_cast<std::uint8_t>(bits);
 }
 
 // rootd's slots, launchers, image frames, transfer counts and the shed
@@ -139,26 +172,42 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
     sp.endpoint_slot = plan.slot_base + static_cast<std::uint32_t>(s);
     sp.process_slot = plan.slot_base + static_cast<std::uint32_t>(n + s);
     sp.grant_slot = plan.slot_base + static_cast<std::uint32_t>(2 * n + s);
-    sp.image_frame = h.module(h.find_module(cfg.service(s).image)).frame_slot;
+    sp.image_module = static_cast<std::uint16_t>(h.find_module(cfg.service(s).image));
+    sp.image_frame = h.module(sp.image_module).frame_slot;
     sp.transfer_count = 0;
+    sp.consumes = slot_group_bit(SlotGroup::MODULE_FRAMES);
     if (sp.launch == LaunchPath::PROBE) ++plan.probe_count;
     // procd spawns the probe with what it needs; rootd copies nothing.
     if (sp.launch == LaunchPath::PROBE) continue;
     const Result<Envelope> envelope = synthesize_envelope(cfg, plan.roles, sources, s, scratch, 0);
     if (!envelope.ok()) return PlanError{Error{Reason::INTERNAL_STATE, cfg.service_offset(s)}, true};
     sp.transfer_count = static_cast<std::uint16_t>(envelope.value().transfer_count);
+    sp.consumes = consumed_groups(sp, scratch.first(sp.transfer_count));
   }
   // Memory authority goes to memd and device authority to deviced: once
-  // deviced is READY rootd needs no untyped cap. Everything else rootd took
-  // for the boot goes at the final shed.
+  // deviced is READY rootd needs no untyped cap (without a deviced they go
+  // at the final shed). Dedicated endpoints, the image frame and each
+  // module frame go once their last consumer is READY; the framebuffer,
+  // which rootd never hands out, at once.
   plan.shed_count = 0;
+  for (auto& count : plan.consumer_count) count = 0;
+  for (std::size_t s = 0; s < n; ++s) {
+    for (std::size_t g = 0; g < kSlotGroupCount; ++g) {
+      if ((plan.services[s].consumes & slot_group_bit(static_cast<SlotGroup>(g))) != 0) ++plan.consumer_count[g];
+    }
+  }
+  plan.config_module = static_cast<std::uint32_t>(h.find_module(kBootConfigModule));
   const std::uint16_t deviced = first_of[role_index(RoleId::DEVICED)];
-  if (deviced != bcfg::kNoIndex) add_shed_step(plan, SlotGroup::UNTYPED, ShedPoint::AFTER_READY, deviced);
-  add_shed_step(plan, SlotGroup::UNTYPED, ShedPoint::FINAL);
-  add_shed_step(plan, SlotGroup::DEDICATED_ENDPOINTS, ShedPoint::FINAL);
-  add_shed_step(plan, SlotGroup::MODULE_FRAMES, ShedPoint::FINAL);
-  add_shed_step(plan, SlotGroup::IMAGE_FRAME, ShedPoint::FINAL);
-  add_shed_step(plan, SlotGroup::SERVICE_SLOTS, ShedPoint::FINAL);
+  if (deviced != bcfg::kNoIndex) {
+    plan.services[deviced].consumes |= slot_group_bit(SlotGroup::UNTYPED);
+    plan.consumer_count[static_cast<std::size_t>(SlotGroup::UNTYPED)] = 1;
+    add_shed_step(plan, SlotGroup::UNTYPED, ShedPoint::CONSUMED);
+  }
+  add_shed_step(plan, SlotGroup::DEDICATED_ENDPOINTS, ShedPoint::CONSUMED);
+  add_shed_step(plan, SlotGroup::MODULE_FRAMES, ShedPoint::CONSUMED);
+  add_shed_step(plan, SlotGroup::IMAGE_FRAME, ShedPoint::CONSUMED);
+  if (h.framebuffer().has_value()) add_shed_step(plan, SlotGroup::FRAMEBUFFER, ShedPoint::CONSUMED);
+  for (std::size_t g = 0; g < kSlotGroupCount; ++g) add_shed_step(plan, static_cast<SlotGroup>(g), ShedPoint::FINAL);
   return {};
 }
 

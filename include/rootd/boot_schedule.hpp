@@ -1,4 +1,6 @@
-// SCHEDULE: what the boot does next. Anything launchable is launched first
+// SCHEDULE: what the boot does next. A shed step whose consumers are all
+// READY goes first (rootd drops what it will not hand out again before it
+// does anything else). Then anything launchable is launched
 // (asynchronous launch: a service starts as soon as its own dependencies
 // are READY); the probe runs once every other service is READY; with
 // everything READY comes the final shed; otherwise rootd waits.
@@ -9,11 +11,13 @@
 
 #include "rootd/boot_core.hpp"
 #include "rootd/boot_phases.hpp"
+#include "rootd/boot_shed.hpp"
 
 namespace rootd::boot {
 
 template <class Variant, std::size_t N>
 constexpr PhaseEvent schedule_next(Core<Variant, N>& c) {
+  if (shed_due(c)) return PhaseEvent::SHED_DUE;
   if (c.queue_head < c.queue_tail) {
     const std::uint16_t s = c.st.queue[c.queue_head++];
     c.launching = s;

@@ -32,7 +32,7 @@ class WaitUnit {
         step_ = Step::MESSAGE;
         return PhaseEvent::EMITTED;
       case Step::MESSAGE: break;
-      case Step::LINE_OUT: return after_line_;
+      case Step::LINE_OUT: return PhaseEvent::HANDLED;
     }
     if (!c.kernel_ok()) return fail(c, Reason::BOOT_WAIT_FAILED);
     const abi::Message& m = c.last.message;
@@ -99,25 +99,16 @@ class WaitUnit {
     }
     c.became_ready(s);
     service_ = s;
-    const PhaseEvent next = shed_waits_for(c.plan(), s) ? PhaseEvent::SHED_DUE : PhaseEvent::HANDLED;
+    // A shed this READY makes due runs next, from SCHEDULE.
     if constexpr (Variant::service_lines) {
       c.emit_report(kServiceReadyPrefix, {}, c.cfg.service(s).name, true);
-      after_line_ = next;
       step_ = Step::LINE_OUT;
       return PhaseEvent::EMITTED;
     }
-    return next;
-  }
-
-  static constexpr bool shed_waits_for(const BootPlan<N>& plan, std::uint16_t s) {
-    for (std::size_t k = 0; k < plan.shed_count; ++k) {
-      if (plan.shed[k].when == ShedPoint::AFTER_READY && plan.shed[k].after == s) return true;
-    }
-    return false;
+    return PhaseEvent::HANDLED;
   }
 
   Step step_ = Step::WAIT;
-  PhaseEvent after_line_ = PhaseEvent::HANDLED;  // the event once the service line is out
   std::uint16_t service_ = bcfg::kNoIndex;
 };
 

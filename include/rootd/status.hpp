@@ -312,7 +312,9 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(BOOT_PROBE_FAILED, 464, SERVICE_BOOTSTRAP_FAILED)              \
   X(BOOT_UNEXPECTED_EVENT, 465, INTERNAL_ERROR)                    \
   X(BOOT_WAIT_FAILED, 466, INTERNAL_ERROR)                         \
-  X(BOOT_SHED_FAILED, 467, INTERNAL_ERROR)
+  X(BOOT_SHED_FAILED, 467, INTERNAL_ERROR)                         \
+  X(TEARDOWN_INCOMPLETE, 470, INTERNAL_ERROR)                      \
+  X(TEARDOWN_SHED_FAILED, 471, INTERNAL_ERROR)
 
 // Integration fault hooks (boot.hpp Hook). Their names are left out of the
 // table in images built with ROOTD_NO_FAULT_HOOKS (runtime and release), so
