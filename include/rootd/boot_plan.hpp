@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string_view>
 
 #include "rootd/authority.hpp"
 #include "rootd/bcfg.hpp"
@@ -161,6 +162,7 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
   plan.slot_base = h.cspace().first_free_slot;
   plan.probe_count = 0;
   const Sources sources = sources_from(h);
+  std::size_t image_hint = 0;
   for (std::size_t s = 0; s < n; ++s) {
     ServicePlan& sp = plan.services[s];
     sp.role = plan.order.role_of[s];
@@ -172,8 +174,14 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
     sp.endpoint_slot = plan.slot_base + static_cast<std::uint32_t>(s);
     sp.process_slot = plan.slot_base + static_cast<std::uint32_t>(n + s);
     sp.grant_slot = plan.slot_base + static_cast<std::uint32_t>(2 * n + s);
-    sp.image_module = static_cast<std::uint16_t>(h.find_module(cfg.service(s).image));
-    sp.image_frame = h.module(sp.image_module).frame_slot;
+    // Handoffs usually list images in service order, so the module after
+    // the previous hit is tried before a search: a linear pass instead of a
+    // binary search per service.
+    const std::string_view image = service_image(cfg, s);
+    if (!(image_hint < h.module_count() && h.module(image_hint).name == image)) image_hint = h.find_module(image);
+    sp.image_module = static_cast<std::uint16_t>(image_hint);
+    sp.image_frame = h.module(image_hint).frame_slot;
+    ++image_hint;
     sp.transfer_count = 0;
     sp.consumes = slot_group_bit(SlotGroup::MODULE_FRAMES);
     if (sp.launch == LaunchPath::PROBE) ++plan.probe_count;

@@ -18,8 +18,9 @@
 //     makes the terminal reason TEARDOWN_INCOMPLETE, naming it;
 //   - a cap whose delete fails twice makes it TEARDOWN_SHED_FAILED
 //     (unless a child was left alive), and teardown goes on.
-// The boot-time caps are shed only when the handoff's inventory checked
-// out; before that rootd cannot tell which slots are its boot caps. rootd's
+// The boot-time caps are shed only when the handoff's slot rules and
+// inventory checked out; before that rootd cannot tell which slots are its
+// boot caps. rootd's
 // own slots (is_own_slot) are never deleted.
 // Teardown never stops early: every child and every cap is tried.
 #pragma once
@@ -51,10 +52,15 @@ class TeardownUnit {
     launch_checked_ = false;
     step_ = Step::NEXT;
     awaiting_ = false;
-    // rootd's boot-time caps are known only from a handoff whose inventory
-    // checked out: one that did not may name any slot, rootd's own included.
+    // rootd's boot-time caps are known only from a handoff whose slot rules
+    // and inventory checked out: one that did not may name any slot, rootd's
+    // own included.
     FirstError first;
-    group_ = c.handoff.bytes().size() != 0 && validate_runtime_inventory(c.handoff, first) ? 0 : kSlotGroupCount;
+    FirstError slots;
+    group_ = c.handoff.bytes().size() != 0 && validate_slots(c.handoff, c.root_slot, slots) &&
+                     validate_runtime_inventory(c.handoff, first)
+                 ? 0
+                 : kSlotGroupCount;
   }
 
   constexpr PhaseEvent run(Core<Variant, N>& c) {
