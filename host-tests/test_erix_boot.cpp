@@ -468,6 +468,16 @@ TEST_CASE("a child left running after a failed boot, and not named by its reason
   CHECK(r.has_line("audit: leak: pid 2 memd: alive after the failure, and the terminal reason does not name it"));
 }
 
+TEST_CASE("a child alive after a failure that the terminal reason names is no leak") {
+  const Run r = misbehave("CN");
+  CHECK(r.exit_code == 13);
+  const auto s = summary_of(r);
+  REQUIRE(s.has_value());
+  CHECK(s->status == "SERVICE_BOOTSTRAP_FAILED");
+  CHECK(s->numbers.at("leaks") == 0);
+  CHECK_FALSE(r.has_line_starting("audit: leak: "));
+}
+
 // The rootd rule, without rootd's engine: a root task that parks with its
 // four caps only is clean; one more cap of any kind is a leak that wins over
 // READY; a root task that deletes nothing leaks every handoff cap it holds.

@@ -1283,3 +1283,39 @@ TEST_CASE("ModelDriver forwards every syscall to the model") {
   CHECK(w.model.parked());
   CHECK(w.model.kernel_calls() == 7);
 }
+
+TEST_CASE("a cap carried in a CALL lands in the launcher's receive window without GRANT; others discard it") {
+  World w;
+  const std::uint32_t procd_ep = w.procd_ready();
+  const Pid procd = w.services.find("procd")->pid;
+  const Cap* rootd_frame = w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("logd"));
+  REQUIRE(rootd_frame != nullptr);
+  const Cap before = *rootd_frame;
+  REQUIRE((before.rights & abi::RIGHT_GRANT) != 0);
+
+  const World::Launched logd = w.launch_via_procd(procd_ep, "logd", 11, 4);
+  const Cap* landed = w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first);
+  REQUIRE(landed != nullptr);
+  CHECK(landed->type == ObjectType::frame);
+  CHECK(landed->object == before.object);
+  CHECK(landed->rights == (before.rights & ~static_cast<std::uint32_t>(abi::RIGHT_GRANT)));
+  CHECK(landed->rights == rootd::kCarriedImageRights);
+  // rootd keeps its own, unchanged.
+  CHECK(*w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("logd")) == before);
+
+  // The next launch takes the next free slot of the window.
+  static_cast<void>(w.next());
+  w.launch_via_procd(procd_ep, "svc", 12, 5);
+  const Cap* second = w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first + 1);
+  REQUIRE(second != nullptr);
+  CHECK(second->object == w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("svc"))->object);
+
+  // A service that is no launcher names no receive slot: the cap is
+  // discarded, its cspace unchanged, and the call still answered.
+  const std::map<std::uint32_t, Cap> logd_caps = w.model.process(logd.pid)->cspace;
+  abi::Message odd = message(0x99);
+  odd.cap = module_slot("memd");
+  REQUIRE(w.model.call(logd.endpoint_slot, odd, abi::kNoSlot) == KernelError::OK);
+  CHECK(odd.label == static_cast<std::uint64_t>(KernelError::UNKNOWN_OPERATION));
+  CHECK(w.model.process(logd.pid)->cspace == logd_caps);
+}

@@ -6,6 +6,7 @@
 //             REPORT "ERIX_ROOTD:READY", PARK (a leak)
 //   'Z'       create and start a process, then REPORT
 //             "ERIX_ROOTD:SERVICE_BOOTSTRAP_FAILED" and PARK (a survivor)
+//   'N'       as 'Z', with a detail line naming the process (memd) first
 //   'P'       PARK without reporting anything
 //   'F'       store to address 0 (a fault)
 //   'I'       `int $0x80` (an illegal call)
@@ -48,6 +49,9 @@ namespace shell = rootd::shell;
 constexpr std::uint32_t kAbandonedProcessSlot = 2400;
 constexpr char kReadyLine[] = "ERIX_ROOTD:READY";
 constexpr char kFailedLine[] = "ERIX_ROOTD:SERVICE_BOOTSTRAP_FAILED";
+// The abandoned process gets identity 0: the model names it after service
+// 0 of the config (memd in phase0.toml).
+constexpr char kNamingLine[] = "ERIX_ROOTD:DETAIL:BOOT_SERVICE_EXITED:memd";
 
 // Every slot the kernel model gives rootd lies below this.
 constexpr std::uint32_t kSlotLimit = 4096;
@@ -93,9 +97,11 @@ extern "C" [[noreturn]] void misbehave_main(const char* handoff, std::size_t siz
       shell::report(kReadyLine, sizeof kReadyLine - 1);
       break;
     case 'Z':
+    case 'N':
       kernel_call(abi::KernelOp::CREATE_STAGED_PROCESS, 5, kAbandonedProcessSlot);
       kernel_call(abi::KernelOp::START_PROCESS, kAbandonedProcessSlot, 0);
       tidy();
+      if (mode == 'N') shell::report(kNamingLine, sizeof kNamingLine - 1);
       shell::report(kFailedLine, sizeof kFailedLine - 1);
       break;
     case 'F': *reinterpret_cast<volatile char*>(std::uintptr_t{0}) = 1; break;
