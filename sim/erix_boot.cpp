@@ -98,9 +98,9 @@ beyond rootd's four at PARK, child caps no transfer rule gives, children
 abandoned, or alive after a failure the terminal reason does not name).
 
 Exit: 0 READY, 10 HANDOFF_INVALID, 11 CONTRACT_INVALID, 12 INTERNAL_ERROR,
-13 SERVICE_BOOTSTRAP_FAILED, 20 any leak (wins over the status), 3 rootd crashed, faulted, hung, made an illegal call
-or reported no status (no summary line then), 2 bad usage or unreadable
-input.
+13 SERVICE_BOOTSTRAP_FAILED, 20 any leak (wins over the status), 3 rootd
+crashed, faulted, hung, made an illegal call or reported no status (no
+summary line then), 2 bad usage or unreadable input.
 )";
 
 struct Options {
