@@ -32,7 +32,21 @@ struct Planned {
   std::unique_ptr<rootd::EnvelopeStorage<>> storage = std::make_unique<rootd::EnvelopeStorage<>>();
   rootd::Sources sources{};
   rootd::EnvelopeSet envelopes{};
+  // Per service (config order): the image frames it receives carried in
+  // launch CALLs, as a launcher (procd, deviced); empty for every other
+  // service. source_slot is abi::kNoSlot: without a handoff the module
+  // frame's slot is unknown, so the rows name the service's image module.
+  std::vector<std::vector<rootd::Transfer>> carried;
 };
+
+// The launch CALLs' carried image frames: for each service launched by
+// procd or deviced, one CARRIED_IMAGE_FRAME transfer to the first service of
+// the launcher role (the one rootd's boot plan picks), each passed through
+// authorize(). Refusals are appended to `errors` with the launched service
+// as the location.
+std::vector<std::vector<rootd::Transfer>> carried_transfers(const rootd::bcfg::View& view,
+                                                            const rootd::Sources& sources,
+                                                            std::vector<rootd::Error>& errors);
 
 // Runs plan_order and then, when `config_valid` (validate_config passed,
 // which synthesis expects) and the order is clean, synthesize_envelopes and

@@ -543,6 +543,16 @@ static void envelope_rules() {
          s.set.transfers[f + 1] = s.set.transfers[f + 3];
        },
        Reason::ENVELOPE_DEDICATED_REPEATED},
+      {"a launcher's carried image frame inside its envelope",
+       [&](Synthesized& s) {
+         // procd is the one role the rule lets receive it: only the
+         // envelope check can refuse it here.
+         rootd::Transfer& t = s.set.transfers[first(s, "procd") + 1];
+         t.authority = AuthorityKind::CARRIED_IMAGE_FRAME;
+         t.local_slot = rootd::abi::kNoSlot;
+         t.peer_role = RoleId::LOGD;
+       },
+       Reason::TRANSFER_AUTHORITY_UNKNOWN},
       {"two peers on one slot",
        [&](Synthesized& s) {
          const std::size_t f = first(s, "loaderd");

@@ -136,6 +136,22 @@ std::size_t service_count(const std::string& toml) {
   return n;
 }
 
+// Leak lines (printed without --audit) of processes other than rootd. rootd
+// still parks holding caps after a failure until the engine sheds them all;
+// these lines say whether anything else leaked.
+std::vector<std::string> child_leaks(const Run& r) {
+  std::vector<std::string> out;
+  for (const auto& l : r.lines) {
+    if (l.rfind("audit: leak: pid ", 0) == 0 && l.rfind("audit: leak: pid 1 rootd ", 0) != 0) out.push_back(l);
+  }
+  return out;
+}
+std::size_t rootd_leaks(const Run& r) {
+  std::size_t n = 0;
+  for (const auto& l : r.lines) n += l.rfind("audit: leak: pid 1 rootd slot ", 0) == 0 ? 1 : 0;
+  return n;
+}
+
 void check_ready(const Run& r, std::size_t services) {
   INFO("last line: " << (r.lines.empty() ? std::string("<none>") : r.lines.back()));
   CHECK(r.exit_code == 0);
@@ -208,6 +224,7 @@ TEST_CASE("each fault point on a spread of services fails the boot and tears eve
   const auto s = summary_of(r);
   REQUIRE(s.has_value());
   CHECK(s->status == "SERVICE_BOOTSTRAP_FAILED");
+  CHECK(child_leaks(r).empty());
   CHECK(s->numbers.at("leaks") == 0);
   CHECK(r.has_line("ERIX_ROOTD:SERVICE_BOOTSTRAP_FAILED"));
   CHECK(r.has_line_starting("ERIX_ROOTD:DETAIL:"));
@@ -221,6 +238,7 @@ TEST_CASE("faults of the phase0 probe fail the smoke boot") {
   const Run r = boot("--fault phase0-probe:" + point + " " + quote(example("phase0.toml")));
   const auto s = summary_of(r);
   REQUIRE(s.has_value());
+  CHECK(child_leaks(r).empty());
   CHECK(s->numbers.at("leaks") == 0);
   // A malformed probe event is a failed handshake (BOOT_HANDSHAKE_INVALID)
   // like any service's: the same status as every other probe fault.
@@ -280,6 +298,7 @@ TEST_CASE("a damaged handoff is refused, never READY and never a crash") {
     const auto s = summary_of(r);
     REQUIRE(s.has_value());
     CHECK(s->status != "READY");
+    CHECK(child_leaks(r).empty());
     CHECK(s->numbers.at("leaks") == 0);
   }
   std::remove(good.c_str());
@@ -432,6 +451,7 @@ TEST_CASE("--hooks reaches the integration image's fault hooks and nothing else"
   CHECK(integration.has_line("ERIX_ROOTD:DETAIL:BOOT_FORCED_SERVICE_FAILURE:logd"));
   const auto s = summary_of(integration);
   REQUIRE(s.has_value());
+  CHECK(child_leaks(integration).empty());
   CHECK(s->numbers.at("leaks") == 0);
   // A runtime image has no hooks: the extra module changes nothing.
   check_ready(boot("--image " + quote(env("ROOTD_RUNTIME_IMAGE")) + " " + args), service_count(example("runtime.toml")));
@@ -500,7 +520,7 @@ TEST_CASE("the exit code follows the last terminal status line") {
   };
   for (const auto& [status, code] : statuses) {
     INFO(status);
-    const Run r = misbehave("RERIX_ROOTD:" + status);
+    const Run r = misbehave("CRERIX_ROOTD:" + status);
     CHECK(r.exit_code == code);
     const auto s = summary_of(r);
     REQUIRE(s.has_value());
@@ -512,22 +532,60 @@ TEST_CASE("the exit code follows the last terminal status line") {
 }
 
 TEST_CASE("a leak wins over READY: exit 20") {
-  const Run r = misbehave("L");
+  const Run r = misbehave("CL");
   CHECK(r.exit_code == 20);
   const auto s = summary_of(r);
   REQUIRE(s.has_value());
   CHECK(s->status == "READY");
   CHECK(s->numbers.at("leaks") == 1);
+  CHECK(r.has_line("audit: leak: pid 2 memd: created and never started"));
 }
 
-TEST_CASE("a child left running after a failed boot: exit 20") {
-  const Run r = misbehave("Z");
+TEST_CASE("a child left running after a failed boot, and not named by its reason: a leak, exit 20") {
+  const Run r = misbehave("CZ");
   CHECK(r.exit_code == 20);
   const auto s = summary_of(r);
   REQUIRE(s.has_value());
   CHECK(s->status == "SERVICE_BOOTSTRAP_FAILED");
-  CHECK(s->numbers.at("leaks") == 0);  // not a leak: a survivor
-  CHECK(r.has_line_starting("audit: pid "));
+  CHECK(s->numbers.at("leaks") == 1);
+  CHECK(r.has_line("audit: leak: pid 2 memd: alive after the failure, and the terminal reason does not name it"));
+}
+
+TEST_CASE("a child alive after a failure that the terminal reason names is no leak") {
+  const Run r = misbehave("CN");
+  CHECK(r.exit_code == 13);
+  const auto s = summary_of(r);
+  REQUIRE(s.has_value());
+  CHECK(s->status == "SERVICE_BOOTSTRAP_FAILED");
+  CHECK(s->numbers.at("leaks") == 0);
+  CHECK_FALSE(r.has_line_starting("audit: leak: "));
+}
+
+// The rootd rule, without rootd's engine: a root task that parks with its
+// four caps only is clean; one more cap of any kind is a leak that wins over
+// READY; a root task that deletes nothing leaks every handoff cap it holds.
+TEST_CASE("rootd parks with exactly its four caps, or leaks") {
+  const Run clean = misbehave("CRERIX_ROOTD:READY");
+  CHECK(clean.exit_code == 0);
+  const auto c = summary_of(clean);
+  REQUIRE(c.has_value());
+  CHECK(c->numbers.at("leaks") == 0);
+
+  const Run kept = misbehave("KRERIX_ROOTD:READY");
+  CHECK(kept.exit_code == 20);
+  const auto k = summary_of(kept);
+  REQUIRE(k.has_value());
+  CHECK(k->status == "READY");
+  CHECK(k->numbers.at("leaks") == 1);
+  CHECK(kept.has_line_starting("audit: leak: pid 1 rootd slot 5: frame#"));
+
+  const Run hoarder = misbehave("RERIX_ROOTD:READY");
+  CHECK(hoarder.exit_code == 20);
+  const auto h = summary_of(hoarder);
+  REQUIRE(h.has_value());
+  // Every cap the kernel installed beyond the four: one per line.
+  CHECK(h->numbers.at("leaks") > 1);
+  CHECK(rootd_leaks(hoarder) == h->numbers.at("leaks"));
 }
 
 TEST_CASE("a root task that crashes, hangs or calls wrongly exits 3 with no summary") {
@@ -613,4 +671,60 @@ TEST_CASE("configs that cannot be booted as given") {
   const auto broken = erix::sim::system_config_from_bytes("version = 1\n[[service]\n", "broken.toml");
   REQUIRE_FALSE(broken.has_value());
   CHECK(broken.error().rfind("broken.toml:", 0) == 0);
+}
+
+TEST_CASE("--audit prints a rule for every capability; --audit-json writes the same ledger") {
+  const std::string json_path = temp_path("ledger.json");
+  const Run r = boot("--audit --audit-json " + quote(json_path) + " " + quote(example("runtime.toml")));
+  CHECK(r.exit_code == 0);
+  const std::vector<char> bytes = read_bytes(json_path);
+  std::remove(json_path.c_str());
+  const std::string json(bytes.begin(), bytes.end());
+  std::size_t text_caps = 0;
+  std::size_t carried = 0;
+  for (const auto& l : r.lines) {
+    if (l.rfind("audit:   slot ", 0) != 0) continue;
+    ++text_caps;
+    INFO(l);
+    CHECK(l.find(" <- ") != std::string::npos);
+    CHECK(l.find("LEAK") == std::string::npos);
+    carried += l.find("carried-image-frame") != std::string::npos ? 1 : 0;
+  }
+  // rootd's four, and every service's caps; procd and deviced hold the
+  // image frames of the services they launched (17 in runtime.toml).
+  CHECK(text_caps > 4 + service_count(example("runtime.toml")));
+  CHECK(carried == 17);
+  CHECK(r.has_line("audit:   slot 1: kernel-control#1 rights=SEND <- rootd kernel-control (kernel at entry) max SEND"));
+  auto count = [&json](std::string_view what) {
+    std::size_t n = 0;
+    for (auto at = json.find(what); at != std::string::npos; at = json.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count("{\"slot\":") == text_caps);
+  CHECK(count("\"rule\":null") == 0);
+  CHECK(count("\"leak\":true") == 0);
+  CHECK(count("\"row\":\"carried-image-frame ") == 17);
+  CHECK(json.find("\"leaks\":0}") != std::string::npos);
+}
+
+TEST_CASE("--audit-json marks each leak with a null rule") {
+  const std::string json_path = temp_path("leaks.json");
+  const std::string script = temp_path("keep.hoff");
+  write_bytes(script, {'K', 'R', 'E', 'R', 'I', 'X', '_', 'R', 'O', 'O', 'T', 'D', ':', 'R', 'E', 'A', 'D', 'Y'});
+  const Run r = boot("--image " + quote(env("ERIX_MISBEHAVING_ROOTD")) + " --handoff " + quote(script) +
+                     " --audit-json " + quote(json_path) + " " + quote(example("phase0.toml")));
+  std::remove(script.c_str());
+  CHECK(r.exit_code == 20);
+  const std::vector<char> bytes = read_bytes(json_path);
+  std::remove(json_path.c_str());
+  const std::string json(bytes.begin(), bytes.end());
+  CHECK(json.find("{\"slot\":5,\"kind\":\"frame\",\"object\":\"frame#18[boot-image]\",\"rights\":[\"grant\",\"read\",\"execute\"],"
+                  "\"rule\":null,\"leak\":true") != std::string::npos);
+  CHECK(json.find("\"leaks\":1}") != std::string::npos);
+}
+
+TEST_CASE("an unwritable --audit-json file is a usage error before the boot starts") {
+  const Run r = boot("--audit-json /nonexistent-directory/ledger.json " + quote(example("phase0.toml")));
+  CHECK(r.exit_code == 2);
+  CHECK(r.lines.empty());  // rootd never ran: no line at all
 }

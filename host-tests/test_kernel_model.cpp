@@ -14,6 +14,8 @@
 
 #include "driver.hpp"
 #include "kernel_model.hpp"
+#include "ledger.hpp"
+#include "rootd/bcfg_writer.hpp"
 #include "rootd/abi.hpp"
 #include "rootd/handoff.hpp"
 #include "rootd/handoff_builder.hpp"
@@ -1282,4 +1284,107 @@ TEST_CASE("ModelDriver forwards every syscall to the model") {
   d.park();
   CHECK(w.model.parked());
   CHECK(w.model.kernel_calls() == 7);
+}
+
+TEST_CASE("a cap carried in a CALL lands in the launcher's receive window without GRANT; others discard it") {
+  World w;
+  const std::uint32_t procd_ep = w.procd_ready();
+  const Pid procd = w.services.find("procd")->pid;
+  const Cap* rootd_frame = w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("logd"));
+  REQUIRE(rootd_frame != nullptr);
+  const Cap before = *rootd_frame;
+  REQUIRE((before.rights & abi::RIGHT_GRANT) != 0);
+
+  const World::Launched logd = w.launch_via_procd(procd_ep, "logd", 11, 4);
+  const Cap* landed = w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first);
+  REQUIRE(landed != nullptr);
+  CHECK(landed->type == ObjectType::frame);
+  CHECK(landed->object == before.object);
+  CHECK(landed->rights == (before.rights & ~static_cast<std::uint32_t>(abi::RIGHT_GRANT)));
+  CHECK(landed->rights == rootd::kCarriedImageRights);
+  // rootd keeps its own, unchanged.
+  CHECK(*w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("logd")) == before);
+
+  // The next launch takes the next free slot of the window.
+  static_cast<void>(w.next());
+  w.launch_via_procd(procd_ep, "svc", 12, 5);
+  const Cap* second = w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first + 1);
+  REQUIRE(second != nullptr);
+  CHECK(second->object == w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("svc"))->object);
+
+  // A service that is no launcher names no receive slot: the cap is
+  // discarded, its cspace unchanged, and the call still answered.
+  const std::map<std::uint32_t, Cap> logd_caps = w.model.process(logd.pid)->cspace;
+  abi::Message odd = message(0x99);
+  odd.cap = module_slot("memd");
+  REQUIRE(w.model.call(logd.endpoint_slot, odd, abi::kNoSlot) == KernelError::OK);
+  CHECK(odd.label == static_cast<std::uint64_t>(KernelError::UNKNOWN_OPERATION));
+  CHECK(w.model.process(logd.pid)->cspace == logd_caps);
+}
+
+// The ledger's child rules, scripted: a config of memd and vspaced, both
+// launched as rootd would, then authority no rule gives them.
+TEST_CASE("the ledger explains a child's caps by its role and flags every other one") {
+  World w;
+  const rootd::bcfg::ServiceDesc descs[] = {{"memd", "memd", "memd"}, {"vspaced", "vspaced", "vspaced"}};
+  rootd::bcfg::ConfigDesc desc;
+  desc.services = descs;
+  std::array<char, 4096> blob{};
+  const rootd::Result<std::size_t> size = rootd::bcfg::write(desc, rootd::MutableBytes(blob.data(), blob.size()));
+  REQUIRE(size.ok());
+  erix::sim::LedgerInputs in;
+  in.config = rootd::Bytes(blob.data(), size.value());
+
+  const World::Launched memd = w.launch_foundation("memd", 0, 0);
+  static_cast<void>(w.next());
+  const World::Launched vspaced = w.launch_foundation("vspaced", 1, 1);
+  static_cast<void>(w.next());
+  auto child_leaks = [&] {
+    std::vector<std::string> out;
+    for (const erix::sim::LedgerProcess& p : erix::sim::build_ledger(w.model, in).processes) {
+      if (p.pid == erix::sim::kRootdPid) continue;
+      if (p.leak) out.push_back(p.name + ": " + *p.leak);
+      for (const erix::sim::LedgerCap& c : p.caps) {
+        if (c.leak()) out.push_back(fmt::format("{} slot {}: {}", p.name, c.slot, c.why));
+      }
+    }
+    return out;
+  };
+  CHECK(child_leaks().empty());
+
+  SECTION("a dedicated endpoint its role does not list") {
+    // memd's memory endpoint at its own slot, inside vspaced's window.
+    REQUIRE(w.copy(dedicated_slot(EndpointKind::MEMORY), vspaced.process_slot, 2224, abi::RIGHT_SEND) ==
+            KernelError::OK);
+    CHECK(child_leaks() ==
+          std::vector<std::string>{"vspaced slot 2224: refused by authorize(): TRANSFER_DEDICATED_NOT_AUTHORIZED"});
+  }
+  SECTION("an endpoint no service receives on") {
+    const std::uint32_t stray = w.new_endpoint();
+    REQUIRE(w.copy(stray, memd.process_slot, 2224 - 1, abi::RIGHT_SEND) == KernelError::OK);
+    CHECK(child_leaks() == std::vector<std::string>{"memd slot 2223: an endpoint no service receives on"});
+  }
+  SECTION("an untyped region") {
+    REQUIRE(w.copy(kUntypedSlot, memd.process_slot, 2224 - 2, abi::RIGHT_READ) == KernelError::OK);
+    CHECK(child_leaks() == std::vector<std::string>{"memd slot 2222: no rule hands a untyped to a service"});
+  }
+  SECTION("the boot image frame to a role without it") {
+    REQUIRE(w.copy(kImageFrameSlot, vspaced.process_slot, rootd::kImageFrameLocalSlot, abi::RIGHT_READ) ==
+            KernelError::OK);
+    CHECK(child_leaks() ==
+          std::vector<std::string>{"vspaced slot 2096: refused by authorize(): TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED"});
+  }
+  SECTION("a peer's endpoint that no peers entry wires") {
+    // vspaced's own service endpoint, in memd's only slot: memd has no peers.
+    REQUIRE(w.copy(vspaced.endpoint_slot, memd.process_slot, 2224 - 3, abi::RIGHT_SEND) == KernelError::OK);
+    CHECK(child_leaks() ==
+          std::vector<std::string>{"memd slot 2221: vspaced's endpoint, wired by no peers entry or provider row"});
+  }
+  SECTION("a process that matches no config service") {
+    w.launch_foundation("pagerd", 1, 2);  // config service 1 is vspaced
+    static_cast<void>(w.next());
+    const auto leaks = child_leaks();
+    REQUIRE_FALSE(leaks.empty());
+    CHECK(leaks.front() == "pagerd slot 1: a process no config service explains");
+  }
 }

@@ -181,6 +181,7 @@ using rootd::abi::RIGHT_RECEIVE;
 using rootd::abi::RIGHT_SEND;
 using rootd::abi::RIGHT_WRITE;
 constexpr std::uint32_t kFull = RIGHT_SEND | RIGHT_RECEIVE | RIGHT_GRANT;
+constexpr std::uint32_t kNoSlot = rootd::abi::kNoSlot;
 
 struct AuthCase {
   std::string_view role;
@@ -250,6 +251,35 @@ constexpr AuthCase kAuthCases[] = {
      Reason::TRANSFER_PEER_SLOT_INVALID},
     {"e2fsd", T(AuthorityKind::STORAGE_ENDPOINT, 2048, kFull, EndpointKind{}, RoleId::BLOCKD),
      Reason::TRANSFER_RIGHTS_EXCEED_RULE},
+    // a launched service's image frame, carried in the launch CALL: only to
+    // the role that launches it, READ|EXECUTE at most, in the receive window
+    // (kNoSlot: rootd's side, which cannot know the slot)
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_READ | RIGHT_EXECUTE, EndpointKind{}, RoleId::LOGD),
+     Reason::NONE},
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, 2400, RIGHT_READ, EndpointKind{}, RoleId::PHASE0_PROBE),
+     Reason::NONE},
+    {"deviced", T(AuthorityKind::CARRIED_IMAGE_FRAME, 4095, RIGHT_EXECUTE, EndpointKind{}, RoleId::DRV_SERIAL),
+     Reason::NONE},
+    {"deviced", T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_READ, EndpointKind{}, RoleId::LOGD),
+     Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED},
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_READ, EndpointKind{}, RoleId::DRV_SERIAL),
+     Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED},
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_READ, EndpointKind{}, RoleId::MEMD),
+     Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED},
+    {"logd", T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_READ, EndpointKind{}, RoleId::LOGD),
+     Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED},
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_READ, EndpointKind{}, static_cast<RoleId>(200)),
+     Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED},
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, 2399, RIGHT_READ, EndpointKind{}, RoleId::LOGD),
+     Reason::TRANSFER_IMAGE_FRAME_SLOT_MISMATCH},
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, 4096, RIGHT_READ, EndpointKind{}, RoleId::LOGD),
+     Reason::TRANSFER_IMAGE_FRAME_SLOT_MISMATCH},
+    {"procd",
+     T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_READ | RIGHT_EXECUTE | RIGHT_GRANT, EndpointKind{},
+       RoleId::LOGD),
+     Reason::TRANSFER_RIGHTS_EXCEED_RULE},
+    {"procd", T(AuthorityKind::CARRIED_IMAGE_FRAME, kNoSlot, RIGHT_WRITE, EndpointKind{}, RoleId::LOGD),
+     Reason::TRANSFER_RIGHTS_EXCEED_RULE},
 };
 constexpr bool auth_cases_hold() {
   for (const AuthCase& c : kAuthCases) {
@@ -258,6 +288,29 @@ constexpr bool auth_cases_hold() {
   return true;
 }
 static_assert(auth_cases_hold());
+
+// Who launches whom: procd for procd launches and probes, deviced for
+// drivers, nobody for the foundation (kernel control).
+static_assert(rootd::launcher_role(rootd::LaunchPath::PROCD) == RoleId::PROCD);
+static_assert(rootd::launcher_role(rootd::LaunchPath::PROBE) == RoleId::PROCD);
+static_assert(rootd::launcher_role(rootd::LaunchPath::DEVICED) == RoleId::DEVICED);
+static_assert(!rootd::launcher_role(rootd::LaunchPath::FOUNDATION).has_value());
+// The receive window lies above every slot a role's row names.
+constexpr bool carried_window_clear_of_rows() {
+  for (const rootd::Role& r : rootd::kRoles) {
+    if (r.window.end() > rootd::kCarriedImageWindow.first) return false;
+  }
+  return true;
+}
+static_assert(carried_window_clear_of_rows());
+
+TEST_CASE("authorize: each carried-image-frame case") {
+  for (const AuthCase& c : kAuthCases) {
+    if (c.transfer.authority != AuthorityKind::CARRIED_IMAGE_FRAME) continue;
+    INFO(c.role << " slot " << c.transfer.local_slot << " rights " << c.transfer.rights);
+    CHECK(rootd::reason_name(rootd::authorize(R(c.role), c.transfer).reason) == rootd::reason_name(c.expected));
+  }
+}
 
 // ---- mount paths ------------------------------------------------------------------
 struct PathCase {

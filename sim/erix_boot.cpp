@@ -5,8 +5,8 @@
 // The ELF runs as a ptrace'd child (ptrace_runner.hpp); every `syscall` it
 // makes stops it, and this loop serves the call from the kernel model,
 // copying Messages between the child's memory and the model, then resumes
-// it with the result in rax. PARK ends the run; the model's audit decides
-// whether authority leaked.
+// it with the result in rax. PARK ends the run; the ledger (ledger.hpp)
+// decides whether authority leaked.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -28,6 +28,7 @@
 #include "boot_timeline.hpp"
 #include "elf_image.hpp"
 #include "kernel_model.hpp"
+#include "ledger.hpp"
 #include "ptrace_runner.hpp"
 #include "rootd/abi.hpp"
 #include "rootd/status.hpp"
@@ -76,7 +77,10 @@ Options:
   --write-handoff FILE     write the generated handoff to FILE
   --hooks TEXT             add a "rootd-hooks" module holding TEXT
                            (integration images: <hook>[:<service>])
-  --audit                  print every live process's capabilities
+  --audit                  print the ledger: every capability of every live
+                           process (rootd included) with the rule that
+                           granted it, or LEAK
+  --audit-json FILE        write the same ledger as JSON to FILE
   --trace FILE             write the boot as Chrome trace-event JSON
                            (1 tick = 1 us; chrome://tracing, Perfetto)
   --chart FILE             write an SVG boot chart
@@ -90,13 +94,14 @@ Output: every line rootd reports, as it reports it; then
 ticks: simulated time at PARK; critical_path: the longest dependency chain
 weighted by service latency (the ideal time to READY); kernel_calls: rootd's
 system calls; services: config services that answered READY (a probe: that
-passed); leaks: the audit's count of unaccounted authority.
+passed); leaks: the ledger's count of authority no rule explains (caps
+beyond rootd's four at PARK, child caps no transfer rule gives, children
+abandoned, or alive after a failure the terminal reason does not name).
 
 Exit: 0 READY, 10 HANDOFF_INVALID, 11 CONTRACT_INVALID, 12 INTERNAL_ERROR,
-13 SERVICE_BOOTSTRAP_FAILED, 20 leaked authority or a started child left
-alive after a failure, 3 rootd crashed, faulted, hung, made an illegal call
-or reported no status (no summary line then), 2 bad usage or unreadable
-input.
+13 SERVICE_BOOTSTRAP_FAILED, 20 any leak (wins over the status), 3 rootd
+crashed, faulted, hung, made an illegal call or reported no status (no
+summary line then), 2 bad usage or unreadable input.
 )";
 
 struct Options {
@@ -109,6 +114,7 @@ struct Options {
   std::optional<std::string> hooks;
   std::optional<std::string> trace;
   std::optional<std::string> chart;
+  std::optional<std::string> audit_json;
   bool audit = false;
   bool stack = false;
   bool help = false;
@@ -151,6 +157,10 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
     } else if (arg == "--audit") {
       if (inline_value) return sim::unexpected(UsageError{"--audit takes no value"});
       o.audit = true;
+    } else if (arg == "--audit-json") {
+      const auto v = value();
+      if (!v) return missing();
+      o.audit_json = std::string(*v);
     } else if (arg == "--stack") {
       if (inline_value) return sim::unexpected(UsageError{"--stack takes no value"});
       o.stack = true;
@@ -408,6 +418,12 @@ int run(const Options& o) {
     handoff = std::move(*bytes);
   }
 
+  // The ledger's file must be writable before anything boots.
+  if (o.audit_json && !std::ofstream(*o.audit_json, std::ios::binary | std::ios::trunc)) {
+    fmt::print(stderr, "erix-boot: {}: cannot write the audit: {}\n", *o.audit_json, std::strerror(errno));
+    return kExitUsage;
+  }
+
   // ---- the kernel and user space ------------------------------------------
   sim::KernelModel model;
   sim::Services services(model);
@@ -490,23 +506,33 @@ int run(const Options& o) {
   if (stack_peak) fmt::print("stack: peak={} bytes of {}\n", *stack_peak, sim::kStackSize);
 
   // ---- the verdict ---------------------------------------------------------
-  const sim::Audit audit = model.audit();
+  sim::LedgerInputs ledger_inputs;
+  ledger_inputs.config = rootd::Bytes(config->blob.data(), config->blob.size());
+  ledger_inputs.failed = *status != rootd::Status::READY;
+  const sim::Ledger ledger = sim::build_ledger(model, ledger_inputs);
   if (o.audit) {
-    fmt::print("audit: capabilities of every live process (pid name slot type#object rights badge)\n");
-    fmt::print("{}", model.describe_caps());
-    const std::string processes = model.describe_processes();
-    if (!processes.empty()) fmt::print("audit: started children not destroyed, with their state\n{}", processes);
-    for (const auto& c : audit.dangling) fmt::print("audit: leak: pid {} slot {} names a destroyed process\n", c.pid, c.slot);
-    for (const auto& c : audit.orphaned) fmt::print("audit: leak: rootd slot {} names an endpoint nobody receives on\n", c.slot);
-    for (sim::Pid p : audit.dead_not_destroyed) fmt::print("audit: leak: pid {} ended but was never destroyed\n", p);
-    for (sim::Pid p : audit.never_started) fmt::print("audit: leak: pid {} was created and abandoned\n", p);
+    fmt::print("audit: every capability of every live process, with the rule that granted it\n");
+    std::string text = sim::ledger_text(ledger);
+    std::string::size_type at = 0;
+    while (at < text.size()) {
+      const auto end = text.find('\n', at);
+      fmt::print("audit: {}\n", std::string_view(text).substr(at, end - at));
+      at = end + 1;
+    }
+  } else {
+    // Without --audit, still say what leaked.
+    for (const sim::LedgerProcess& p : ledger.processes) {
+      if (p.leak) fmt::print("audit: leak: pid {} {}: {}\n", p.pid, p.name, *p.leak);
+      for (const sim::LedgerCap& c : p.caps) {
+        if (c.leak()) fmt::print("audit: leak: pid {} {} slot {}: {}: {}\n", p.pid, p.name, c.slot, c.object, c.why);
+      }
+    }
   }
-  const std::size_t leaks = audit.leak_count();
-  // After a failure rootd must have torn down every child it started.
-  const bool survivors = *status != rootd::Status::READY && !audit.started_not_destroyed.empty();
-  if (survivors && !o.audit) {
-    for (sim::Pid p : audit.started_not_destroyed) fmt::print("audit: pid {} survived the failed boot\n", p);
+  if (o.audit_json && !write_file(*o.audit_json, sim::ledger_json(ledger))) {
+    fmt::print(stderr, "erix-boot: {}: cannot write the audit\n", *o.audit_json);
+    return kExitUsage;
   }
+  const std::size_t leaks = ledger.leak_count();
   const sim::Tick critical = sim::critical_path(*config);
   if (o.trace || o.chart) {
     const sim::BootTimeline timeline =
@@ -524,7 +550,7 @@ int run(const Options& o) {
              rootd::status_name(*status), model.now(), critical, model.kernel_calls(),
              services_ready(services), leaks);
   std::fflush(stdout);
-  if (leaks > 0 || survivors) return kExitLeak;
+  if (leaks > 0) return kExitLeak;
   return rootd::status_exit_code(*status);
 }
 

@@ -368,7 +368,19 @@ KernelError KernelModel::call(std::uint64_t endpoint_slot, abi::Message& message
   request.badge = c->badge;
   CallReply reply;
   if (behaviour_ != nullptr) {
-    reply = behaviour_->on_call(receiver, ep, request, carried);
+    // The carried cap lands in the receiver's cspace, without GRANT, at the
+    // slot its receive names; with none (or a taken one) it is discarded.
+    std::optional<Cap> landed;
+    if (carried.has_value()) {
+      const std::uint32_t slot = behaviour_->carried_slot(receiver, request);
+      const Process& to = processes_.at(receiver);
+      if (slot != abi::kNoSlot && slot < to.slot_count && to.cap_at(slot) == nullptr) {
+        landed = *carried;
+        landed->rights &= kCarriedRightsMask;
+        install(receiver, slot, *landed);
+      }
+    }
+    reply = behaviour_->on_call(receiver, ep, request, landed);
   } else {
     reply.message = reply_with(KernelError::UNKNOWN_OPERATION);
   }

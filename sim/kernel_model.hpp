@@ -67,6 +67,9 @@ inline constexpr std::uint32_t kImageRights = abi::RIGHT_READ | abi::RIGHT_EXECU
 inline constexpr std::uint32_t kMemoryRights = abi::RIGHT_READ | abi::RIGHT_WRITE | abi::RIGHT_GRANT;
 inline constexpr std::uint32_t kProcessCapRights = abi::RIGHT_READ | abi::RIGHT_WRITE;
 inline constexpr std::uint32_t kInstallGrantRights = abi::RIGHT_WRITE;
+// A cap carried in a CALL reaches the receiver without GRANT: it can be
+// neither carried nor copied on (docs/kernel-abi.md, CALL).
+inline constexpr std::uint32_t kCarriedRightsMask = ~static_cast<std::uint32_t>(abi::RIGHT_GRANT);
 
 // Exit codes carried in EXITED (w1).
 inline constexpr std::uint64_t kExitClean = 0;
@@ -260,9 +263,14 @@ class ProcessBehaviour {
   // rootd's root endpoint carrying `badge`.
   virtual void on_message(Pid receiver, ObjectId endpoint, const abi::Message& message,
                           std::uint64_t badge, const std::optional<Cap>& carried) = 0;
-  // A running process received a CALL on `endpoint`; answer now.
+  // A running process received a CALL on `endpoint`; answer now. `carried`
+  // is the copy that landed in its cspace (nullopt: none came, or it was
+  // discarded).
   virtual CallReply on_call(Pid receiver, ObjectId endpoint, const abi::Message& message,
                             const std::optional<Cap>& carried) = 0;
+  // The slot of `receiver`'s cspace where a cap carried in this CALL lands
+  // (the slot its receive names); abi::kNoSlot discards the cap.
+  virtual std::uint32_t carried_slot(Pid /*receiver*/, const abi::Message& /*message*/) { return abi::kNoSlot; }
 };
 
 struct ModelOptions {
@@ -310,6 +318,8 @@ class KernelModel {
   // Running -> exited with `code`; delivers EXITED. No-op unless running.
   void exit_process(Pid pid, std::uint64_t code);
   void add_report(Pid pid, std::string text);
+  // A process deletes the cap in one of its own slots (no-op when empty).
+  void drop_cap(Pid pid, std::uint32_t slot) { remove(pid, slot); }
 
   // ---- queries -------------------------------------------------------------
   const Process* process(Pid pid) const;

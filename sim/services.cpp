@@ -369,9 +369,23 @@ void Services::answer(Pid pid, const abi::Message& reply, Answer kind, std::opti
 CallReply Services::on_call(Pid receiver, ObjectId /*endpoint*/, const abi::Message& message,
                             const std::optional<Cap>& carried) {
   const ServiceRecord* rec = record_of(receiver);
-  if (rec != nullptr && rec->spec.role == "procd") return procd_call(receiver, message, carried);
-  if (rec != nullptr && rec->spec.role == "deviced") return deviced_call(receiver, message, carried);
-  return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+  CallReply reply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+  if (rec != nullptr && rec->spec.role == "procd") reply = procd_call(receiver, message, carried);
+  if (rec != nullptr && rec->spec.role == "deviced") reply = deviced_call(receiver, message, carried);
+  // A launcher keeps a carried image frame only for a process it made.
+  if (carried.has_value() && reply.message.label != abi::kReplyOk) model_.drop_cap(receiver, carried_landing_);
+  return reply;
+}
+
+std::uint32_t Services::carried_slot(Pid receiver, const abi::Message& /*message*/) {
+  const ServiceRecord* rec = record_of(receiver);
+  const Process* p = model_.process(receiver);
+  if (rec == nullptr || p == nullptr || (rec->spec.role != "procd" && rec->spec.role != "deviced")) return abi::kNoSlot;
+  const rootd::SlotWindow window = rootd::kCarriedImageWindow;
+  for (std::uint32_t slot = window.first; slot < window.end() && slot < p->slot_count; ++slot) {
+    if (p->cap_at(slot) == nullptr) return carried_landing_ = slot;
+  }
+  return abi::kNoSlot;
 }
 
 CallReply Services::procd_call(Pid procd, const abi::Message& message, const std::optional<Cap>& carried) {

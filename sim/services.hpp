@@ -149,12 +149,17 @@ class Services final : public ProcessBehaviour {
                   const std::optional<Cap>& carried) override;
   CallReply on_call(Pid receiver, ObjectId endpoint, const abi::Message& message,
                     const std::optional<Cap>& carried) override;
+  // procd and deviced receive image frames in the lowest free slot of
+  // rootd::kCarriedImageWindow; nobody else takes carried caps.
+  std::uint32_t carried_slot(Pid receiver, const abi::Message& message) override;
 
   // What the service living in `pid` would complain about if `message` (an
   // envelope that came through `endpoint`) arrived now; nullopt = READY.
   std::optional<Complaint> check_envelope(Pid pid, ObjectId endpoint, const abi::Message& message) const;
 
  private:
+  // Where the last carried cap landed (carried_slot's answer).
+  std::uint32_t carried_landing_ = abi::kNoSlot;
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
 
   std::size_t match(const Admission& admission) const;

@@ -51,6 +51,8 @@ std::string source_text(const bcfg::View& view, const rootd::Transfer& t, bool s
     case AuthorityKind::IMAGE_FRAME:
       if (symbolic) return "the handoff's boot image frame";
       return fmt::format("slot {} (boot image frame)", t.source_slot);
+    case AuthorityKind::CARRIED_IMAGE_FRAME:
+      return fmt::format("{}'s image frame (module {})", view.service(t.peer).name, view.service(t.peer).image);
   }
   return "?";
 }
@@ -124,6 +126,13 @@ std::string write_plan(std::string_view file, const bcfg::View& view, const Plan
       out += fmt::format("    {:>5}  {:<18}  {:<18}  {}\n", t.local_slot,
                          rootd::authority_kind_name(t.authority), rights_text(t.rights),
                          source_text(view, t, symbolic));
+    }
+    // Carried in launch CALLs, not copied: the launcher picks the slot.
+    if (i < planned.carried.size()) {
+      for (const rootd::Transfer& t : planned.carried[i]) {
+        out += fmt::format("    {:>5}  {:<18}  {:<18}  {}\n", "recv", rootd::authority_kind_name(t.authority),
+                           rights_text(t.rights), source_text(view, t, symbolic));
+      }
     }
   }
   return out;

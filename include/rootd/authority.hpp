@@ -20,11 +20,17 @@
 //                       (peer_allowed).
 //   STORAGE_ENDPOINT    another service's endpoint, wired by a provider row, in the peer
 //                       slots, at most kPeerRights; the pair must be a storage pair.
+//   CARRIED_IMAGE_FRAME a launched service's image frame, carried in the launcher's
+//                       CREATE_STAGED_PROCESS / SPAWN_PROBE / START_DRIVER call, at most
+//                       kCarriedImageRights; only the role that launches the service's
+//                       role (launcher_role), in kCarriedImageWindow. The launcher picks
+//                       the slot: rootd, which cannot know it, names abi::kNoSlot.
 // Anything else is ambient authority and refused.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "rootd/abi.hpp"
@@ -40,8 +46,9 @@ enum class AuthorityKind : std::uint8_t {
   IMAGE_FRAME = 2,
   PEER_ENDPOINT = 3,
   STORAGE_ENDPOINT = 4,
+  CARRIED_IMAGE_FRAME = 5,
 };
-inline constexpr std::size_t kAuthorityKindCount = 5;
+inline constexpr std::size_t kAuthorityKindCount = 6;
 
 constexpr std::string_view authority_kind_name(AuthorityKind k) {
   switch (k) {
@@ -50,6 +57,7 @@ constexpr std::string_view authority_kind_name(AuthorityKind k) {
     case AuthorityKind::IMAGE_FRAME: return "image-frame";
     case AuthorityKind::PEER_ENDPOINT: return "peer-endpoint";
     case AuthorityKind::STORAGE_ENDPOINT: return "storage-endpoint";
+    case AuthorityKind::CARRIED_IMAGE_FRAME: return "carried-image-frame";
   }
   return "unknown";
 }
@@ -62,10 +70,10 @@ struct Transfer {
   std::uint32_t source_slot = 0;    // in rootd's cspace
   std::uint32_t rights = 0;         // abi::Rights mask of the copy
   std::uint32_t source_rights = 0;  // rights rootd holds on the source cap
-  std::uint16_t peer = 0;           // service owning the endpoint (SERVICE/PEER/STORAGE)
+  std::uint16_t peer = 0;           // service owning the endpoint (SERVICE/PEER/STORAGE); launched (CARRIED)
   AuthorityKind authority = AuthorityKind::SERVICE_ENDPOINT;
   EndpointKind endpoint = EndpointKind::DRIVER_LIFECYCLE;  // DEDICATED_ENDPOINT only
-  RoleId peer_role = RoleId::MEMD;                         // PEER/STORAGE only
+  RoleId peer_role = RoleId::MEMD;                         // PEER/STORAGE; the launched role (CARRIED)
   friend constexpr bool operator==(const Transfer&, const Transfer&) = default;
 };
 
@@ -94,8 +102,10 @@ constexpr Check authorize(const Role& r, const Transfer& t) {
   }
   if (t.rights == 0) return Error{Reason::TRANSFER_RIGHTS_EMPTY, 0};
   if (!rights_within(t.rights, t.source_rights)) return Error{Reason::TRANSFER_RIGHTS_EXCEED_SOURCE, 0};
-  // The service endpoint sits at its fixed low slot, outside every window.
-  if (t.authority != AuthorityKind::SERVICE_ENDPOINT && !r.window.contains(t.local_slot)) {
+  // The service endpoint sits at its fixed low slot, outside every window;
+  // carried frames land in the launcher's receive window.
+  if (t.authority != AuthorityKind::SERVICE_ENDPOINT && t.authority != AuthorityKind::CARRIED_IMAGE_FRAME &&
+      !r.window.contains(t.local_slot)) {
     return Error{Reason::TRANSFER_OUTSIDE_WINDOW, 0};
   }
 
@@ -136,6 +146,16 @@ constexpr Check authorize(const Role& r, const Transfer& t) {
       if (!is_peer_slot(r, t.local_slot)) return Error{Reason::TRANSFER_PEER_SLOT_INVALID, 0};
       allowed = kPeerRights;
       break;
+    case AuthorityKind::CARRIED_IMAGE_FRAME: {
+      if (role_index(t.peer_role) >= kRoleCount) return Error{Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED, 0};
+      const std::optional<RoleId> launcher = launcher_role(role(t.peer_role).launch);
+      if (!launcher.has_value() || *launcher != r.id) return Error{Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED, 0};
+      if (t.local_slot != abi::kNoSlot && !kCarriedImageWindow.contains(t.local_slot)) {
+        return Error{Reason::TRANSFER_IMAGE_FRAME_SLOT_MISMATCH, 0};
+      }
+      allowed = kCarriedImageRights;
+      break;
+    }
   }
   if (!rights_within(t.rights, allowed)) return Error{Reason::TRANSFER_RIGHTS_EXCEED_RULE, 0};
   return kOk;

@@ -2,9 +2,11 @@
 //
 //   foundation  endpoint, CREATE_STAGED_PROCESS, pager, image frame,
 //               transfers into the process cap, START_PROCESS, DELIVER
-//   procd       endpoint, procd CREATE_STAGED_PROCESS (install grant back),
+//   procd       endpoint, procd CREATE_STAGED_PROCESS carrying the image frame
+//               (authorized like any transfer; install grant back),
 //               transfers through the grant, procd START_STAGED_PROCESS, DELIVER
-//   deviced     endpoint, deviced START_DRIVER (deviced starts it; install
+//   deviced     endpoint, deviced START_DRIVER carrying the image frame
+//               (authorized; deviced starts it; install
 //               grant back), transfers through the grant, DELIVER
 //
 // Each step emits one action and judges its outcome on the next run. The
@@ -25,6 +27,30 @@
 #include "rootd/protocol.hpp"
 
 namespace rootd::boot {
+
+// A launch CALL to procd or deviced carries the service's image frame: the
+// launcher receives a copy, so it is a transfer like any other and passes
+// authorize() before it leaves. The kernel drops GRANT from a carried copy;
+// the launcher picks the slot (abi::kNoSlot here). False, with the boot
+// failed on the rule's reason, when the rule refuses it.
+template <class Variant, std::size_t N>
+constexpr bool authorize_carried_image(Core<Variant, N>& c, std::uint16_t service) {
+  const ServicePlan& p = c.service_plan(service);
+  Transfer t;
+  t.op = abi::CapOp::COPY_ATTENUATED;
+  t.authority = AuthorityKind::CARRIED_IMAGE_FRAME;
+  t.local_slot = abi::kNoSlot;
+  t.source_slot = p.image_frame;
+  t.source_rights = sources_from(c.handoff).image_frame_rights;
+  t.rights = t.source_rights & ~static_cast<std::uint32_t>(abi::RIGHT_GRANT);
+  t.peer = service;
+  t.peer_role = c.plan().role_of(service).id;
+  if (const Check verdict = authorize(c.plan().role_of(p.launcher), t); !ok(verdict)) {
+    c.fail(verdict.reason, service);
+    return false;
+  }
+  return true;
+}
 
 template <class Variant, std::size_t N>
 class LaunchUnit {
@@ -70,6 +96,7 @@ class LaunchUnit {
         if (p.launch == LaunchPath::FOUNDATION) {
           c.emit_kernel(abi::KernelOp::CREATE_STAGED_PROCESS, p.image_frame, p.process_slot, service_);
         } else {
+          if (!authorize_carried_image(c, service_)) return false;
           const std::uint64_t op = p.launch == LaunchPath::DEVICED
                                        ? static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)
                                        : static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS);

@@ -1,4 +1,5 @@
-// PROBE and REAP: the profile's probe is spawned through procd once every
+// PROBE and REAP: the profile's probe is spawned through procd (its image
+// frame carried and authorized as in boot_launch.hpp) once every
 // other service is READY, and destroyed as soon as it reports completion:
 // it has done its work. A reaped probe counts as READY.
 #pragma once
@@ -7,6 +8,7 @@
 #include <cstdint>
 
 #include "rootd/boot_core.hpp"
+#include "rootd/boot_launch.hpp"
 #include "rootd/boot_phases.hpp"
 #include "rootd/protocol.hpp"
 
@@ -34,6 +36,7 @@ class ProbeUnit {
             return PhaseEvent::FAILED;
           }
         }
+        if (!authorize_carried_image(c, s)) return PhaseEvent::FAILED;
         const ServicePlan& p = c.service_plan(s);
         const auto op = static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
         c.emit_call(c.service_plan(p.launcher).endpoint_slot,

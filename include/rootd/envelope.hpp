@@ -319,6 +319,7 @@ constexpr bool source_matches(const Sources& sources, const Transfer& t) {
       slot = sources.image_frame;
       held = sources.image_frame_rights;
       break;
+    case AuthorityKind::CARRIED_IMAGE_FRAME: return false;  // carried in a launch CALL, never copied
   }
   return slot != abi::kNoSlot && t.source_slot == slot && t.source_rights == held;
 }
@@ -367,6 +368,11 @@ template <class Sink>
   bool has_image_frame = false;
   for (std::size_t k = 0; k < transfers.size(); ++k) {
     const Transfer& t = transfers[k];
+    // A launcher's carried image frames travel in launch CALLs, not in envelopes.
+    if (t.authority == AuthorityKind::CARRIED_IMAGE_FRAME) {
+      if (!fail(Reason::TRANSFER_AUTHORITY_UNKNOWN)) return false;
+      continue;
+    }
     if (Check c = authorize(*r, t); !ok(c)) {
       if (!fail(c.reason)) return false;
       continue;
@@ -383,7 +389,8 @@ template <class Sink>
     }
     if (!source_matches(sources, t) && !fail(Reason::ENVELOPE_SOURCE_MISMATCH)) return false;
     switch (t.authority) {
-      case AuthorityKind::SERVICE_ENDPOINT: break;
+      case AuthorityKind::SERVICE_ENDPOINT:
+      case AuthorityKind::CARRIED_IMAGE_FRAME: break;
       case AuthorityKind::IMAGE_FRAME: has_image_frame = true; break;
       case AuthorityKind::DEDICATED_ENDPOINT: {
         const std::size_t kind = static_cast<std::size_t>(t.endpoint);

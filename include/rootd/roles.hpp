@@ -152,6 +152,30 @@ inline constexpr std::uint32_t kServiceEndpointRights = kEndpointFullRights;
 inline constexpr std::uint32_t kPeerRights = abi::RIGHT_SEND | abi::RIGHT_GRANT;
 inline constexpr std::uint32_t kImageFrameRights = abi::RIGHT_READ | abi::RIGHT_EXECUTE;
 
+// A launcher (procd, deviced) receives each service's image frame carried in
+// the launch CALL. The kernel drops GRANT from a carried copy
+// (docs/kernel-abi.md), so a frame rootd holds with READ|EXECUTE|GRANT
+// arrives with exactly what the launcher needs to map the image: READ and
+// EXECUTE, and it cannot pass the frame on. Carried frames land in the
+// launcher's receive window, above every slot of the catalog, at a slot the
+// launcher chooses (its lowest free one there).
+inline constexpr std::uint32_t kCarriedImageRights = abi::RIGHT_READ | abi::RIGHT_EXECUTE;
+inline constexpr SlotWindow kCarriedImageWindow{2400, 1696};
+static_assert(kCarriedImageWindow.first >= kFirstDedicatedLocalSlot + kDedicatedLocalSlotStride * kEndpointKindCount);
+static_assert(kCarriedImageWindow.end() == 4096);  // a service's cspace: 4096 slots (docs/kernel-abi.md)
+
+// The role that launches services of `launched`'s role: procd for procd
+// launches and probes, deviced for drivers; none for the foundation.
+constexpr std::optional<RoleId> launcher_role(LaunchPath launched) {
+  switch (launched) {
+    case LaunchPath::PROCD:
+    case LaunchPath::PROBE: return RoleId::PROCD;
+    case LaunchPath::DEVICED: return RoleId::DEVICED;
+    case LaunchPath::FOUNDATION: return std::nullopt;
+  }
+  return std::nullopt;
+}
+
 struct Role {
   RoleId id;
   std::string_view name;

@@ -6,6 +6,7 @@
 //             REPORT "ERIX_ROOTD:READY", PARK (a leak)
 //   'Z'       create and start a process, then REPORT
 //             "ERIX_ROOTD:SERVICE_BOOTSTRAP_FAILED" and PARK (a survivor)
+//   'N'       as 'Z', with a detail line naming the process (memd) first
 //   'P'       PARK without reporting anything
 //   'F'       store to address 0 (a fault)
 //   'I'       `int $0x80` (an illegal call)
@@ -14,6 +15,11 @@
 //   'M'       CALL with a Message pointer into page 0
 //   'T'       REPORT with a text pointer into page 0
 //   'U'       a system call number outside the ABI
+// A first byte 'C' or 'K' is a prefix: the mode is the next byte, and rootd
+// deletes caps right before its REPORT (or PARK), so that the audit sees
+// what the mode left:
+//   'C'       every cap but its four (kernel control, cspace, vspace, rdx)
+//   'K'       the same, except slot 5 (the boot image frame), which it keeps
 #include <cstddef>
 #include <cstdint>
 
@@ -43,6 +49,21 @@ namespace shell = rootd::shell;
 constexpr std::uint32_t kAbandonedProcessSlot = 2400;
 constexpr char kReadyLine[] = "ERIX_ROOTD:READY";
 constexpr char kFailedLine[] = "ERIX_ROOTD:SERVICE_BOOTSTRAP_FAILED";
+// The abandoned process gets identity 0: the model names it after service
+// 0 of the config (memd in phase0.toml).
+constexpr char kNamingLine[] = "ERIX_ROOTD:DETAIL:BOOT_SERVICE_EXITED:memd";
+
+// Every slot the kernel model gives rootd lies below this.
+constexpr std::uint32_t kSlotLimit = 4096;
+
+// Deletes every cap above slot 3 except the root endpoint's and `keep`
+// (kNoSlot: none). Empty slots just fail.
+void clear_cspace(std::uint64_t root_slot, std::uint32_t keep) {
+  for (std::uint32_t slot = abi::kSelfVspaceSlot + 1; slot < kSlotLimit; ++slot) {
+    if (slot == root_slot || slot == keep) continue;
+    shell::cap(abi::CapOp::DELETE, slot, 0, 0, 0);
+  }
+}
 
 void kernel_call(abi::KernelOp op, std::uint64_t w0, std::uint64_t w1) {
   abi::Message m;
@@ -55,16 +76,32 @@ void kernel_call(abi::KernelOp op, std::uint64_t w0, std::uint64_t w1) {
 }  // namespace
 
 extern "C" [[noreturn]] void misbehave_main(const char* handoff, std::size_t size, std::uint64_t root_slot) {
+  const bool clear = size > 1 && (handoff[0] == 'C' || handoff[0] == 'K');
+  const std::uint32_t keep = clear && handoff[0] == 'K' ? 5 : abi::kNoSlot;
+  if (clear) {
+    ++handoff;
+    --size;
+  }
+  const auto tidy = [&] {
+    if (clear) clear_cspace(root_slot, keep);
+  };
   const char mode = size > 0 ? handoff[0] : 'P';
   switch (mode) {
-    case 'R': shell::report(handoff + 1, size - 1); break;
+    case 'R':
+      tidy();
+      shell::report(handoff + 1, size - 1);
+      break;
     case 'L':
       kernel_call(abi::KernelOp::CREATE_STAGED_PROCESS, 5, kAbandonedProcessSlot);  // 5: the boot image frame
+      tidy();
       shell::report(kReadyLine, sizeof kReadyLine - 1);
       break;
     case 'Z':
+    case 'N':
       kernel_call(abi::KernelOp::CREATE_STAGED_PROCESS, 5, kAbandonedProcessSlot);
       kernel_call(abi::KernelOp::START_PROCESS, kAbandonedProcessSlot, 0);
+      tidy();
+      if (mode == 'N') shell::report(kNamingLine, sizeof kNamingLine - 1);
       shell::report(kFailedLine, sizeof kFailedLine - 1);
       break;
     case 'F': *reinterpret_cast<volatile char*>(std::uintptr_t{0}) = 1; break;
@@ -79,7 +116,7 @@ extern "C" [[noreturn]] void misbehave_main(const char* handoff, std::size_t siz
     case 'M': shell::call(abi::kKernelControlSlot, reinterpret_cast<abi::Message*>(std::uintptr_t{8}), abi::kNoSlot); break;
     case 'T': shell::report(reinterpret_cast<const char*>(std::uintptr_t{8}), 4); break;
     case 'U': shell::raw2(99, 0, 0); break;
-    default: break;
+    default: tidy(); break;
   }
   shell::park();
 }
