@@ -186,12 +186,10 @@ Row measure_config(std::size_t n, const Settings& settings) {
     std::exit(1);
   }
   auto boot_plan = std::make_unique<rootd::boot::BootPlan<bcfg::kMaxServices>>();
-  std::vector<rootd::Transfer> scratch_buffer(rootd::kMaxTransfersPerEnvelope);
-  const std::span<rootd::Transfer> scratch(scratch_buffer);
   rootd::ServiceRoles* const roles = &boot_plan->roles;
   rootd::OrderPlan* const plan = &boot_plan->order;
   const auto validate = [&] {
-    const rootd::boot::PlanError e = rootd::boot::plan_boot(*handoff, view, *boot_plan, scratch);
+    const rootd::boot::PlanError e = rootd::boot::plan_boot(*handoff, view, *boot_plan);
     if (!e.ok()) {
       std::fprintf(stderr, "bench-formats: the %zu-service config is invalid: %s at offset %u\n", n,
                    std::string(rootd::reason_name(e.error.reason)).c_str(), e.error.offset);
@@ -237,7 +235,7 @@ Row measure_config(std::size_t n, const Settings& settings) {
   row.inventory = alone([&](rootd::FirstError& f) { return rootd::validate_inventory(view, *roles, *handoff, f); });
   row.envelopes = alone([&](rootd::FirstError& f) { return rootd::validate_envelopes(view, *roles, *handoff, f); });
   row.per_service = time_calls(settings, [&] {
-    const rootd::boot::PlanError e = rootd::boot::detail::resolve_services(*handoff, view, *boot_plan, scratch);
+    const rootd::boot::PlanError e = rootd::boot::detail::resolve_services(*handoff, view, *boot_plan);
     keep(boot_plan->services);
     return e.ok();
   });

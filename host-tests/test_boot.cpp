@@ -650,8 +650,7 @@ Planned plan(const sim::SystemConfig& cfg) {
   REQUIRE(h.ok());
   auto c = rootd::bcfg::parse(rootd::Bytes(cfg.blob.data(), cfg.blob.size()));
   REQUIRE(c.ok());
-  std::vector<rootd::Transfer> scratch(rootd::kMaxTransfersPerEnvelope);
-  p.error = rootd::boot::plan_boot(h.value(), c.value(), p.storage->plan, std::span<rootd::Transfer>(scratch));
+  p.error = rootd::boot::plan_boot(h.value(), c.value(), p.storage->plan);
   return p;
 }
 

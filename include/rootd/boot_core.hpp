@@ -79,7 +79,7 @@ struct BasicBootStorage {
   ServiceState services[N] = {};
   std::uint16_t queue[N] = {};
   std::uint16_t started_order[N] = {};
-  Transfer transfers[kMaxTransfersPerEnvelope] = {};  // the service being launched (and planning scratch)
+  Transfer transfers[kMaxTransfersPerEnvelope] = {};  // the service being launched
   // The shed ledger: per module, the services launched from it not READY
   // yet (kModuleKept: the boot-config module, kept to the final shed), and
   // whether its frame is shed.

@@ -134,9 +134,17 @@ constexpr void add_shed_step(BootPlan<N>& plan, SlotGroup group, ShedPoint when)
 }
 
 // The groups service `s` consumes, from its launch path and its envelope.
-constexpr std::uint8_t consumed_groups(const ServicePlan& sp, std::span<const Transfer> transfers) {
-  std::uint8_t bits = slot_group_bit(SlotGroup::MODULE_FRAMES);  // its image module, at its launch
-  if (sp.launch == LaunchPath::FOUNDATION) bits |= slot_group_bit(SlotGroup::DEDICATED_ENDPOINTS);  // the pager
+// What a service's launch itself uses: its image module, and for the
+// foundation the pager endpoint (REGISTER_PAGER).
+constexpr std::uint8_t launch_groups(const ServicePlan& sp) {
+  std::uint8_t bits = slot_group_bit(SlotGroup::MODULE_FRAMES);
+  if (sp.launch == LaunchPath::FOUNDATION) bits |= slot_group_bit(SlotGroup::DEDICATED_ENDPOINTS);
+  return bits;
+}
+
+// The groups a service's envelope draws on.
+constexpr std::uint8_t transfer_groups(std::span<const Transfer> transfers) {
+  std::uint8_t bits = 0;
   for (const Transfer& t : transfers) {
     if (t.authority == AuthorityKind::DEDICATED_ENDPOINT) bits |= slot_group_bit(SlotGroup::DEDICATED_ENDPOINTS);
     if (t.authority == AuthorityKind::IMAGE_FRAME) bits |= slot_group_bit(SlotGroup::IMAGE_FRAME);
@@ -147,8 +155,7 @@ constexpr std::uint8_t consumed_groups(const ServicePlan& sp, std::span<const Tr
 // rootd's slots, launchers, image frames, transfer counts and the shed
 // schedule, for a config that passed every validator.
 template <std::size_t N>
-constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan,
-                                     std::span<Transfer> scratch) {
+constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan) {
   const std::size_t n = cfg.service_count();
   std::uint16_t first_of[kRoleCount] = {};
   for (auto& f : first_of) f = bcfg::kNoIndex;
@@ -161,7 +168,6 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
   // they fit).
   plan.slot_base = h.cspace().first_free_slot;
   plan.probe_count = 0;
-  const Sources sources = sources_from(h);
   std::size_t image_hint = 0;
   for (std::size_t s = 0; s < n; ++s) {
     ServicePlan& sp = plan.services[s];
@@ -182,15 +188,15 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
     sp.image_module = static_cast<std::uint16_t>(image_hint);
     sp.image_frame = h.module(image_hint).frame_slot;
     ++image_hint;
-    sp.transfer_count = 0;
-    sp.consumes = slot_group_bit(SlotGroup::MODULE_FRAMES);
-    if (sp.launch == LaunchPath::PROBE) ++plan.probe_count;
-    // procd spawns the probe with what it needs; rootd copies nothing.
-    if (sp.launch == LaunchPath::PROBE) continue;
-    const Result<Envelope> envelope = synthesize_envelope(cfg, plan.roles, sources, s, scratch, 0);
-    if (!envelope.ok()) return PlanError{Error{Reason::INTERNAL_STATE, cfg.service_offset(s)}, true};
-    sp.transfer_count = static_cast<std::uint16_t>(envelope.value().transfer_count);
-    sp.consumes = consumed_groups(sp, scratch.first(sp.transfer_count));
+    // The ENVELOPES stage recorded each envelope's transfer count and the
+    // groups it draws on; procd spawns the probe with what it needs and
+    // rootd copies nothing to it.
+    if (sp.launch == LaunchPath::PROBE) {
+      ++plan.probe_count;
+      sp.transfer_count = 0;
+      sp.consumes = 0;
+    }
+    sp.consumes = static_cast<std::uint8_t>(sp.consumes | launch_groups(sp));
   }
   // Memory authority goes to memd and device authority to deviced: once
   // deviced is READY rootd needs no untyped cap (without a deviced they go
@@ -225,8 +231,7 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
 // after the previous one succeeded; the handoff passed
 // validate_runtime_inventory before the first.
 template <std::size_t N>
-constexpr PlanError plan_stage(PlanStage stage, const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan,
-                               std::span<Transfer> scratch) {
+constexpr PlanError plan_stage(PlanStage stage, const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan) {
   FirstError first;
   switch (stage) {
     case PlanStage::CONFIG:
@@ -241,24 +246,29 @@ constexpr PlanError plan_stage(PlanStage stage, const handoff::View& h, const bc
     case PlanStage::ENVELOPES: {
       if (!validate_inventory(cfg, plan.roles, h, first)) return detail::plan_failure(first, false);
       // Streaming validation: the whole set is checked without storing it;
-      // each envelope is synthesized again at its launch.
+      // each envelope is synthesized again at its launch. What the plan
+      // needs of each (its transfer count, the cap groups it draws on) is
+      // recorded as it streams by.
       FirstError envelopes;
-      if (!validate_envelopes(cfg, plan.roles, h, envelopes)) return detail::plan_failure(envelopes, true);
+      const auto record = [&plan](std::size_t s, std::span<const Transfer> transfers) {
+        plan.services[s].transfer_count = static_cast<std::uint16_t>(transfers.size());
+        plan.services[s].consumes = detail::transfer_groups(transfers);
+      };
+      if (!validate_envelopes(cfg, plan.roles, h, envelopes, record)) return detail::plan_failure(envelopes, true);
       return {};
     }
     case PlanStage::ORDER:
       if (!plan_order(cfg, plan.roles, plan.order, first)) return detail::plan_failure(first, true);
-      return detail::resolve_services(h, cfg, plan, scratch);
+      return detail::resolve_services(h, cfg, plan);
   }
   return PlanError{Error{Reason::INTERNAL_STATE, 0}, false};
 }
 
-// The whole plan; `scratch` holds one envelope's transfers at a time.
+// The whole plan.
 template <std::size_t N>
-constexpr PlanError plan_boot(const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan,
-                              std::span<Transfer> scratch) {
+constexpr PlanError plan_boot(const handoff::View& h, const bcfg::View& cfg, BootPlan<N>& plan) {
   for (PlanStage stage : kPlanStages) {
-    if (PlanError e = plan_stage(stage, h, cfg, plan, scratch); !e.ok()) return e;
+    if (PlanError e = plan_stage(stage, h, cfg, plan); !e.ok()) return e;
   }
   return {};
 }

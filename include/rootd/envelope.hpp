@@ -480,9 +480,9 @@ constexpr bool validate_envelopes(const bcfg::View& config, const Sources& sourc
 // validated without storing it. A synthesis failure is reported like any
 // other error. boot: rootd synthesizes each envelope again when it launches
 // the service (synthesize_envelope), with the same result.
-template <class Sink>
+template <class Sink, class OnEnvelope>
 constexpr bool validate_envelopes(const bcfg::View& config, const ServiceRoles& roles, const handoff::View& h,
-                                  Sink&& sink) {
+                                  Sink&& sink, OnEnvelope&& on_envelope) {
   detail::Reporter<Sink> report(sink);
   const Sources sources = sources_from(h);
   detail::DedicatedHolders dedicated{};
@@ -500,8 +500,16 @@ constexpr bool validate_envelopes(const bcfg::View& config, const ServiceRoles& 
     if (!detail::check_envelope(config, roles, sources, i, *e, transfers, dedicated, peers, storage, report)) {
       return false;
     }
+    on_envelope(i, transfers);
   }
   return report.clean();
+}
+
+// The same, for callers that need nothing from each envelope.
+template <class Sink>
+constexpr bool validate_envelopes(const bcfg::View& config, const ServiceRoles& roles, const handoff::View& h,
+                                  Sink&& sink) {
+  return validate_envelopes(config, roles, h, sink, [](std::size_t, std::span<const Transfer>) {});
 }
 
 template <class Sink>
