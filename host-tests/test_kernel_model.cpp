@@ -1388,3 +1388,29 @@ TEST_CASE("the ledger explains a child's caps by its role and flags every other 
     CHECK(leaks.front() == "pagerd slot 1: a process no config service explains");
   }
 }
+
+// rootd's side of the ledger at PARK: beyond its four caps everything is a
+// leak, except, after a refused handoff, the boot caps the kernel installed
+// (rootd parks before creating anything and cannot trust the handoff to
+// tell them from its own). Something rootd made itself stays a leak.
+TEST_CASE("the ledger counts rootd's caps beyond its four, and keeps only kernel boot caps after a refused handoff") {
+  World w;
+  erix::sim::LedgerInputs in;
+  in.failed = true;
+  auto rootd_leaks = [&] {
+    std::size_t leaks = 0;
+    for (const erix::sim::LedgerProcess& p : erix::sim::build_ledger(w.model, in).processes) {
+      if (p.pid != erix::sim::kRootdPid) continue;
+      for (const erix::sim::LedgerCap& c : p.caps) leaks += c.leak() ? 1 : 0;
+    }
+    return leaks;
+  };
+  const std::size_t boot_caps = rootd_leaks();
+  CHECK(boot_caps > 15);  // at least the 15 dedicated endpoints, the frames and untyped
+  in.handoff_refused = true;
+  CHECK(rootd_leaks() == 0);
+  static_cast<void>(w.new_endpoint());
+  CHECK(rootd_leaks() == 1);
+  in.handoff_refused = false;
+  CHECK(rootd_leaks() == boot_caps + 1);
+}

@@ -509,6 +509,7 @@ int run(const Options& o) {
   sim::LedgerInputs ledger_inputs;
   ledger_inputs.config = rootd::Bytes(config->blob.data(), config->blob.size());
   ledger_inputs.failed = *status != rootd::Status::READY;
+  ledger_inputs.handoff_refused = *status == rootd::Status::HANDOFF_INVALID;
   const sim::Ledger ledger = sim::build_ledger(model, ledger_inputs);
   if (o.audit) {
     fmt::print("audit: every capability of every live process, with the rule that granted it\n");

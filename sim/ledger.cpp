@@ -53,8 +53,14 @@ std::optional<std::string> named_by_failure(const KernelModel& model) {
   return named;
 }
 
-// rootd at PARK: its four caps and nothing else.
-LedgerCap explain_rootd(const KernelModel& model, std::uint32_t slot, const Cap& cap) {
+// rootd at PARK: its four caps and nothing else, with one exception. When
+// rootd refused the handoff it cannot tell which slots hold boot caps (the
+// handoff that would say so is the thing it refused, and a wrong delete
+// could hit its own authority), so it deletes nothing and parks before
+// creating anything: the boot caps the kernel installed (frames, untyped,
+// dedicated endpoints) are explained as kept, and reach nobody. Anything
+// else rootd holds is still a leak.
+LedgerCap explain_rootd(const KernelModel& model, std::uint32_t slot, const Cap& cap, bool handoff_refused) {
   LedgerCap out{slot, cap, object_text(model, cap), std::nullopt, {}};
   struct Fixed {
     std::uint32_t slot;
@@ -86,6 +92,15 @@ LedgerCap explain_rootd(const KernelModel& model, std::uint32_t slot, const Cap&
     }
     out.rule = LedgerRule{"rootd", std::string(f.row), "kernel at entry", f.rights};
     return out;
+  }
+  if (handoff_refused) {
+    const EndpointObject* ep = cap.type == ObjectType::endpoint ? model.endpoint(cap.object) : nullptr;
+    const bool boot_cap = cap.type == ObjectType::frame || cap.type == ObjectType::untyped ||
+                          (ep != nullptr && ep->dedicated.has_value());
+    if (boot_cap) {
+      out.rule = LedgerRule{"rootd", "boot cap kept: handoff refused", "kernel at entry", cap.rights};
+      return out;
+    }
   }
   out.why = "rootd keeps it at PARK: rootd ends with its four caps only";
   return out;
@@ -294,7 +309,7 @@ Ledger build_ledger(const KernelModel& model, const LedgerInputs& in) {
     if (p.state == ProcessState::destroyed) continue;
     LedgerProcess lp{pid, p.name, p.role, std::string(process_state_name(p.state)), {}, std::nullopt, {}};
     for (const auto& [slot, cap] : p.cspace) {
-      lp.caps.push_back(pid == kRootdPid ? explain_rootd(model, slot, cap) : rules.explain(p, slot, cap));
+      lp.caps.push_back(pid == kRootdPid ? explain_rootd(model, slot, cap, in.handoff_refused) : rules.explain(p, slot, cap));
     }
     if (pid != kRootdPid) {
       if (p.state == ProcessState::staged) {

@@ -67,6 +67,9 @@ struct Ledger {
 struct LedgerInputs {
   rootd::Bytes config;  // the ERIXBCFG blob rootd booted with (may not parse: then no child is explained)
   bool failed = false;  // rootd's terminal status was not READY
+  // rootd refused the handoff (HANDOFF_INVALID): it created nothing, and the
+  // boot caps the kernel gave it are explained as kept (see explain_rootd).
+  bool handoff_refused = false;
 };
 
 Ledger build_ledger(const KernelModel& model, const LedgerInputs& in);
