@@ -185,4 +185,21 @@ inline constexpr std::string_view kRuntimeModules[] = {
     "pagerd", "probed",      "procd",   "timed",    "vfsd",      "vspaced",
 };
 
+// The foundation every procd-launched service needs, as TOML: the start of
+// the configs the boot tests write out by hand.
+inline constexpr std::string_view kFoundationToml = R"(version = 1
+[[service]]
+name = "memd"
+role = "memd"
+[[service]]
+name = "vspaced"
+role = "vspaced"
+[[service]]
+name = "pagerd"
+role = "pagerd"
+[[service]]
+name = "procd"
+role = "procd"
+)";
+
 }  // namespace fixtures

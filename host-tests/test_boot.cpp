@@ -23,6 +23,7 @@
 
 #include "boot_run.hpp"
 #include "kernel_model.hpp"
+#include "policy_fixtures.hpp"
 #include "rootd/handoff_builder.hpp"
 #include "services.hpp"
 #include "system_image.hpp"
@@ -35,21 +36,7 @@ using rootd::boot::Hooks;
 
 namespace {
 
-// The foundation every procd-launched service needs, as TOML.
-constexpr std::string_view kFoundationToml = R"(version = 1
-[[service]]
-name = "memd"
-role = "memd"
-[[service]]
-name = "vspaced"
-role = "vspaced"
-[[service]]
-name = "pagerd"
-role = "pagerd"
-[[service]]
-name = "procd"
-role = "procd"
-)";
+using fixtures::kFoundationToml;
 
 std::string source_root() {
   const char* root = std::getenv("ROOTD_SOURCE_ROOT");
@@ -754,7 +741,7 @@ TEST_CASE("a plan that fails names the reason and the service the engine reports
     const auto cfg = from_toml(toml);
     const Planned p = plan(cfg);
     REQUIRE(!p.error.ok());
-    CHECK(p.error.in_config);
+    CHECK(p.error.error.blob == rootd::Blob::CONFIG);
     const auto b = boot(cfg);
     CHECK(b.run.reason == p.error.error.reason);
     const std::uint16_t s =

@@ -17,6 +17,7 @@
 
 #include "boot_run.hpp"
 #include "kernel_model.hpp"
+#include "policy_fixtures.hpp"
 #include "rootd/status.hpp"
 #include "services.hpp"
 #include "system_image.hpp"
@@ -27,20 +28,7 @@ using rootd::Status;
 
 namespace {
 
-constexpr std::string_view kFoundation = R"(version = 1
-[[service]]
-name = "memd"
-role = "memd"
-[[service]]
-name = "vspaced"
-role = "vspaced"
-[[service]]
-name = "pagerd"
-role = "pagerd"
-[[service]]
-name = "procd"
-role = "procd"
-)";
+using fixtures::kFoundationToml;
 
 std::string service(std::string_view name, std::string_view role, std::string_view extra = {}) {
   std::string s = "[[service]]\nname = \"" + std::string(name) + "\"\nrole = \"" + std::string(role) + "\"\n";
@@ -74,7 +62,7 @@ struct Row {
 };
 
 std::vector<Row> rows() {
-  const std::string f(kFoundation);
+  const std::string f(kFoundationToml);
   const std::string vfsd = service("vfsd", "vfsd");
   const std::string ramfsd = service("ramfsd", "ramfsd");
   std::string many_peers;
