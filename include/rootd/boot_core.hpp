@@ -221,8 +221,9 @@ struct Core {
     failed_service = service;
     status = reason_status(r);
   }
-  // The one place a config error becomes a failure: its offset names the
-  // service row it is about.
+  // The one place a located error (any planning stage's) becomes a
+  // failure: owner_of names the service it is about, or none for an error
+  // in the handoff.
   constexpr void fail_config(Error e) { fail(e.reason, owner_of(cfg, e), e.offset); }
   // A failure of teardown itself outranks the one that started it: a child
   // left alive (TEARDOWN_INCOMPLETE) first, then a cap rootd could not

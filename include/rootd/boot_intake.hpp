@@ -118,11 +118,7 @@ class IntakeUnit {
   static constexpr bool plan(Core<Variant, N>& c, PlanStage stage) {
     const PlanError e = plan_stage(stage, c.handoff, c.cfg, c.st.plan);
     if (e.ok()) return true;
-    if (e.in_config) {
-      c.fail_config(e.error);
-    } else {
-      c.fail(e.error.reason, bcfg::kNoIndex, e.error.offset);
-    }
+    c.fail_config(e.error);
     return false;
   }
 

@@ -115,18 +115,17 @@ enum class PlanStage : std::uint8_t { CONFIG, MODULES, ENVELOPES, ORDER };
 inline constexpr PlanStage kPlanStages[] = {PlanStage::CONFIG, PlanStage::MODULES, PlanStage::ENVELOPES,
                                             PlanStage::ORDER};
 
-// Why planning stopped. `in_config` says the offset is a row of the boot
-// config (so it names a service); otherwise it points into the handoff.
+// Why planning stopped. The Error's location says which blob and which
+// row (owner_of names the service when there is one).
 struct PlanError {
   Error error{};
-  bool in_config = false;
 
   constexpr bool ok() const { return error.reason == Reason::NONE; }
 };
 
 namespace detail {
 
-constexpr PlanError plan_failure(const FirstError& first, bool in_config) { return PlanError{first.error, in_config}; }
+constexpr PlanError plan_failure(const FirstError& first) { return PlanError{first.error}; }
 
 template <std::size_t N>
 constexpr void add_shed_step(BootPlan<N>& plan, SlotGroup group, ShedPoint when) {
@@ -236,15 +235,15 @@ constexpr PlanError plan_stage(PlanStage stage, const handoff::View& h, const bc
   switch (stage) {
     case PlanStage::CONFIG:
       resolve_roles(cfg, plan.roles);
-      if (!validate_config(cfg, plan.roles, first)) return detail::plan_failure(first, true);
-      if (cfg.service_count() > N) return PlanError{Error{Reason::INTERNAL_CAPACITY, 0}, false};
+      if (!validate_config(cfg, plan.roles, first)) return detail::plan_failure(first);
+      if (cfg.service_count() > N) return PlanError{Error{Reason::INTERNAL_CAPACITY, 0}};
       plan.service_count = static_cast<std::uint16_t>(cfg.service_count());
       return {};
     case PlanStage::MODULES:
-      if (!validate_modules(cfg, plan.roles, h, first)) return detail::plan_failure(first, true);
+      if (!validate_modules(cfg, plan.roles, h, first)) return detail::plan_failure(first);
       return {};
     case PlanStage::ENVELOPES: {
-      if (!validate_inventory(cfg, plan.roles, h, first)) return detail::plan_failure(first, false);
+      if (!validate_inventory(cfg, plan.roles, h, first)) return detail::plan_failure(first);
       // Streaming validation: the whole set is checked without storing it;
       // each envelope is synthesized again at its launch. What the plan
       // needs of each (its transfer count, the cap groups it draws on) is
@@ -254,14 +253,14 @@ constexpr PlanError plan_stage(PlanStage stage, const handoff::View& h, const bc
         plan.services[s].transfer_count = static_cast<std::uint16_t>(transfers.size());
         plan.services[s].consumes = detail::transfer_groups(transfers);
       };
-      if (!validate_envelopes(cfg, plan.roles, h, envelopes, record)) return detail::plan_failure(envelopes, true);
+      if (!validate_envelopes(cfg, plan.roles, h, envelopes, record)) return detail::plan_failure(envelopes);
       return {};
     }
     case PlanStage::ORDER:
-      if (!plan_order(cfg, plan.roles, plan.order, first)) return detail::plan_failure(first, true);
+      if (!plan_order(cfg, plan.roles, plan.order, first)) return detail::plan_failure(first);
       return detail::resolve_services(h, cfg, plan);
   }
-  return PlanError{Error{Reason::INTERNAL_STATE, 0}, false};
+  return PlanError{Error{Reason::INTERNAL_STATE, 0}};
 }
 
 // The whole plan.
