@@ -8,6 +8,7 @@
 // from the environment (host-tests/meson.build).
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -727,4 +728,130 @@ TEST_CASE("an unwritable --audit-json file is a usage error before the boot star
   const Run r = boot("--audit-json /nonexistent-directory/ledger.json " + quote(example("phase0.toml")));
   CHECK(r.exit_code == 2);
   CHECK(r.lines.empty());  // rootd never ran: no line at all
+}
+
+namespace {
+
+struct FullRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs erix-boot with both streams kept.
+FullRun boot_full(const std::string& args) {
+  const std::string err_path = temp_path("stderr.txt");
+  const std::string command = quote(env("ERIX_BOOT")) + " " + args + " 2>" + quote(err_path);
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  FullRun r;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) r.out.append(buffer, n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ifstream in(err_path, std::ios::binary);
+  r.err.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  std::remove(err_path.c_str());
+  return r;
+}
+
+std::size_t occurrences(std::string_view text, std::string_view what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string_view::npos; at = text.find(what, at + what.size())) ++n;
+  return n;
+}
+
+bool exists(const std::string& path) { return std::ifstream(path).good(); }
+
+}  // namespace
+
+TEST_CASE("erix-boot --version prints its name and a version number") {
+  const FullRun r = boot_full("--version");
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  const std::string prefix = "erix-boot ";
+  REQUIRE(r.out.rfind(prefix, 0) == 0);
+  REQUIRE(r.out.back() == '\n');
+  const std::string version = r.out.substr(prefix.size(), r.out.size() - prefix.size() - 1);
+  // MAJOR.MINOR.PATCH, digits only.
+  int dots = 0;
+  bool digits_between = !version.empty() && version.front() != '.' && version.back() != '.';
+  for (std::size_t i = 0; i < version.size(); ++i) {
+    if (version[i] == '.') {
+      ++dots;
+      digits_between = digits_between && version[i + 1] != '.';
+    } else {
+      digits_between = digits_between && version[i] >= '0' && version[i] <= '9';
+    }
+  }
+  CHECK(dots == 2);
+  CHECK(digits_between);
+  CHECK(boot_full("--version=1").exit_code == 2);
+}
+
+TEST_CASE("a bad input or output path is reported once, before anything boots or is written") {
+  const std::string dir = temp_path("a-directory");
+  const std::string empty = temp_path("empty-file");
+  const std::string written = temp_path("must-not-appear.hoff");
+  const std::string missing_dir = temp_path("no-such-dir") + "/out.json";
+  REQUIRE(::mkdir(dir.c_str(), 0755) == 0);
+  { std::ofstream(empty, std::ios::binary); }
+  const std::string runtime = example("runtime.toml");
+  std::remove(written.c_str());
+
+  struct Case {
+    std::string args;
+    std::string path;  // the path the message must name, once
+    std::string says;  // what it must say about it
+  };
+  const std::vector<Case> cases = {
+      {quote(dir), dir, "is a directory"},
+      {quote(empty), empty, "is empty"},
+      {"--handoff " + quote(dir) + " " + quote(runtime), dir, "is a directory"},
+      {"--image " + quote(dir) + " " + quote(runtime), dir, "is a directory"},
+      {"--image " + quote(empty) + " " + quote(runtime), empty, "is empty"},
+      {"--image /bin/true " + quote(runtime), "/bin/true", ""},
+      {"--trace " + quote(missing_dir) + " " + quote(runtime), missing_dir, "No such file or directory"},
+      {"--chart " + quote(dir) + " " + quote(runtime), dir, "is a directory"},
+      {"--audit-json " + quote(missing_dir) + " " + quote(runtime), missing_dir, "No such file or directory"},
+      {"--write-handoff " + quote(dir) + " " + quote(runtime), dir, "is a directory"},
+      {"--trace " + quote(empty) + "/x.json " + quote(runtime), empty + "/x.json", "Not a directory"},
+  };
+  for (const Case& c : cases) {
+    // A good output path next to the bad one: nothing may be written.
+    const FullRun r = boot_full("--write-handoff " + quote(written) + " " + c.args);
+    INFO(c.args << "\nstderr: " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());  // rootd never ran: no report line, no summary
+    CHECK(occurrences(r.err, c.path) == 1);
+    CHECK(occurrences(r.err, "\n") == 1);  // one line
+    CHECK(r.err.find(c.says) != std::string::npos);
+    CHECK(r.err.find("internal error") == std::string::npos);
+    CHECK_FALSE(exists(written));
+    std::remove(written.c_str());
+  }
+  // Still usable afterwards: the checks created and changed nothing.
+  std::ifstream check(empty, std::ios::binary | std::ios::ate);
+  CHECK(check.tellg() == 0);
+  CHECK(::rmdir(dir.c_str()) == 0);  // fails if anything was created inside
+  std::remove(empty.c_str());
+}
+
+TEST_CASE("an existing output file that cannot be written is refused before the boot") {
+  if (::geteuid() == 0) {
+    WARN("skipped: root may write a read-only file");
+    return;
+  }
+  const std::string read_only = temp_path("read-only.json");
+  { std::ofstream(read_only) << "keep"; }
+  REQUIRE(::chmod(read_only.c_str(), 0444) == 0);
+  const FullRun r = boot_full("--trace " + quote(read_only) + " " + quote(example("runtime.toml")));
+  CHECK(r.exit_code == 2);
+  CHECK(r.out.empty());
+  CHECK(occurrences(r.err, read_only) == 1);
+  std::ifstream in(read_only);
+  std::string text;
+  in >> text;
+  CHECK(text == "keep");
+  std::remove(read_only.c_str());
 }

@@ -39,6 +39,7 @@
 #include "rootd/policy.hpp"
 #include "rootd/profiles.hpp"
 #include "rootd/protocol.hpp"
+#include "rootd/requires_cxx20.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
 #include "rootd/service_roles.hpp"

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "boot_timeline.hpp"
+#include "cli_paths.hpp"
 #include "elf_image.hpp"
 #include "kernel_model.hpp"
 #include "ledger.hpp"
@@ -35,11 +36,20 @@
 #include "services.hpp"
 #include "system_image.hpp"
 
-#ifndef ERIX_DEFAULT_ROOTD_IMAGE
-#define ERIX_DEFAULT_ROOTD_IMAGE "rootd"
+#ifndef ERIX_VERSION
+#define ERIX_VERSION "unknown"
 #endif
-#ifndef ERIX_SOURCE_ROOT
-#define ERIX_SOURCE_ROOT "."
+// Install-relative directories (meson's bindir, libexecdir and datadir
+// options): an installed erix-boot finds its images and examples from its
+// own path, so that no build-tree path is compiled in.
+#ifndef ERIX_INSTALL_BINDIR
+#define ERIX_INSTALL_BINDIR "bin"
+#endif
+#ifndef ERIX_INSTALL_IMAGES
+#define ERIX_INSTALL_IMAGES "libexec/erix-rootd"
+#endif
+#ifndef ERIX_INSTALL_EXAMPLES
+#define ERIX_INSTALL_EXAMPLES "share/erix-rootd/examples"
 #endif
 
 namespace {
@@ -58,6 +68,7 @@ constexpr std::chrono::milliseconds kQuietLimit{2000};
 // means rootd loops on calls that never end its boot.
 constexpr std::uint64_t kMaxSyscalls = 20'000'000;
 constexpr std::string_view kDefaultConfig = "examples/runtime.toml";
+constexpr std::string_view kDefaultImage = "rootd";
 
 constexpr char kStackPattern = static_cast<char>(0xA5);
 
@@ -66,10 +77,12 @@ constexpr std::string_view kUsage =
 
 Boots the freestanding rootd ELF under the kernel model with simulated
 services. CONFIG is a boot config in TOML or binary ERIXBCFG (default
-examples/runtime.toml, also looked up in the source tree).
+examples/runtime.toml, from the current directory if it has one, else
+erix-boot's own copy: the source tree's, or the installed one).
 
 Options:
-  --image ELF              the rootd image to boot (default: the built one)
+  --image ELF              the rootd image to boot (default: the runtime
+                           image beside erix-boot, built or installed)
   --fault SERVICE:POINT    make SERVICE fail at POINT: spawn, start,
                            handshake, not-ready or crash (repeatable)
   --latency SERVICE=TICKS  ticks SERVICE takes to answer (default 10; repeatable)
@@ -87,6 +100,7 @@ Options:
   --stack                  print rootd's peak stack use before the summary
                            (the stack starts filled with a pattern; the
                            lowest byte rootd changed marks the peak)
+  --version                print erix-boot's version
   --help                   this text
 
 Output: every line rootd reports, as it reports it; then
@@ -105,7 +119,7 @@ summary line then), 2 bad usage or unreadable input.
 )";
 
 struct Options {
-  std::string image = ERIX_DEFAULT_ROOTD_IMAGE;
+  std::optional<std::string> image;
   std::optional<std::string> config;
   std::vector<std::pair<std::string, sim::FaultPoint>> faults;
   std::vector<std::pair<std::string, sim::Tick>> latencies;
@@ -118,6 +132,7 @@ struct Options {
   bool audit = false;
   bool stack = false;
   bool help = false;
+  bool version = false;
 };
 
 struct UsageError {
@@ -154,6 +169,9 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
 
     if (arg == "--help" || arg == "-h") {
       o.help = true;
+    } else if (arg == "--version") {
+      if (inline_value) return sim::unexpected(UsageError{"--version takes no value"});
+      o.version = true;
     } else if (arg == "--audit") {
       if (inline_value) return sim::unexpected(UsageError{"--audit takes no value"});
       o.audit = true;
@@ -222,13 +240,48 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
 
 bool file_exists(const std::string& path) { return std::ifstream(path).good(); }
 
+std::optional<sim::ToolLayout> own_layout() {
+  const auto exe = sim::self_executable();
+  if (!exe) return std::nullopt;
+  return sim::find_layout(*exe, {ERIX_INSTALL_BINDIR, ERIX_INSTALL_IMAGES, ERIX_INSTALL_EXAMPLES});
+}
+
 // The default config is named relative to the source tree; from elsewhere
-// the tree's copy is used.
-std::string resolve_config(const Options& o) {
+// erix-boot's own copy is used.
+sim::Expected<std::string, std::string> resolve_config(const Options& o, const std::optional<sim::ToolLayout>& layout) {
   if (o.config) return *o.config;
   const std::string here(kDefaultConfig);
   if (file_exists(here)) return here;
-  return std::string(ERIX_SOURCE_ROOT) + "/" + here;
+  if (!layout) {
+    return sim::unexpected(fmt::format("no CONFIG given, no {} here, and erix-boot cannot find its own examples", here));
+  }
+  return layout->examples + "/" + std::string(here.substr(here.find('/') + 1));
+}
+
+sim::Expected<std::string, std::string> resolve_image(const Options& o, const std::optional<sim::ToolLayout>& layout) {
+  if (o.image) return *o.image;
+  if (!layout) return sim::unexpected(std::string("cannot find the rootd image beside erix-boot; name one with --image"));
+  return layout->images + "/" + std::string(kDefaultImage);
+}
+
+// Every input read and output written, checked before any work: a bad path
+// is reported once, and nothing boots or is written.
+std::optional<std::string> path_problem(const Options& o, const std::string& config, const std::string& image) {
+  using sim::InputRule;
+  if (auto p = sim::input_problem(config, "a boot config", InputRule::non_empty)) return p;
+  if (auto p = sim::input_problem(image, "a rootd image", InputRule::non_empty)) return p;
+  // An empty handoff is a valid thing to refuse: rootd's job, not ours.
+  if (o.handoff_in) {
+    if (auto p = sim::input_problem(*o.handoff_in, "a handoff", InputRule::any_size)) return p;
+  }
+  const std::pair<const std::optional<std::string>*, std::string_view> outputs[] = {
+      {&o.handoff_out, "the handoff"}, {&o.audit_json, "the audit"}, {&o.trace, "the trace"}, {&o.chart, "the chart"}};
+  for (const auto& [path, what] : outputs) {
+    if (*path) {
+      if (auto p = sim::output_problem(**path, what)) return p;
+    }
+  }
+  return std::nullopt;
 }
 
 sim::Expected<std::vector<char>, std::string> read_file(const std::string& path, std::size_t limit) {
@@ -344,15 +397,30 @@ std::size_t services_ready(const sim::Services& services) {
 
 int run(const Options& o) {
   // ---- inputs --------------------------------------------------------------
-  const std::string config_path = resolve_config(o);
+  const auto layout = own_layout();
+  const auto config_choice = resolve_config(o, layout);
+  const auto image_choice = resolve_image(o, layout);
+  for (const auto* problem : {&config_choice, &image_choice}) {
+    if (!*problem) {
+      fmt::print(stderr, "erix-boot: {}\n", problem->error());
+      return kExitUsage;
+    }
+  }
+  const std::string& config_path = *config_choice;
+  const std::string& image_path = *image_choice;
+  if (const auto problem = path_problem(o, config_path, image_path)) {
+    fmt::print(stderr, "erix-boot: {}\n", *problem);
+    return kExitUsage;
+  }
   auto config = sim::load_system_config(config_path);
   if (!config) {
     fmt::print(stderr, "{}", config.error());
     return kExitUsage;
   }
-  auto elf = sim::ElfImage::load_file(o.image);
+  // The loader's messages name the file already.
+  auto elf = sim::ElfImage::load_file(image_path);
   if (!elf) {
-    fmt::print(stderr, "erix-boot: {}: {}\n", o.image, elf.error().message);
+    fmt::print(stderr, "erix-boot: {}\n", elf.error().message);
     return kExitUsage;
   }
 
@@ -418,12 +486,6 @@ int run(const Options& o) {
     handoff = std::move(*bytes);
   }
 
-  // The ledger's file must be writable before anything boots.
-  if (o.audit_json && !std::ofstream(*o.audit_json, std::ios::binary | std::ios::trunc)) {
-    fmt::print(stderr, "erix-boot: {}: cannot write the audit: {}\n", *o.audit_json, std::strerror(errno));
-    return kExitUsage;
-  }
-
   // ---- the kernel and user space ------------------------------------------
   sim::KernelModel model;
   sim::Services services(model);
@@ -457,7 +519,7 @@ int run(const Options& o) {
   for (const sim::LoadSegment& seg : elf->segments()) {
     for (const sim::ExtraRegion& r : launch.regions) {
       if (seg.page_start() < r.vaddr + page_up(r.size) && r.vaddr < seg.page_end()) {
-        fmt::print(stderr, "erix-boot: {}: segment at {:#x}..{:#x} overlaps the {} at {:#x}\n", o.image,
+        fmt::print(stderr, "erix-boot: {}: segment at {:#x}..{:#x} overlaps the {} at {:#x}\n", image_path,
                    seg.page_start(), seg.page_end(), r.name, r.vaddr);
         return kExitUsage;
       }
@@ -465,7 +527,7 @@ int run(const Options& o) {
   }
   auto runner = sim::PtraceRunner::start(*elf, launch);
   if (!runner) {
-    fmt::print(stderr, "erix-boot: cannot start {}: {}\n", o.image, runner.error().message);
+    fmt::print(stderr, "erix-boot: cannot start {}: {}\n", image_path, runner.error().message);
     return kExitRootdBroke;
   }
 
@@ -565,6 +627,10 @@ int main(int argc, char** argv) {
   }
   if (options->help) {
     fmt::print("{}", kUsage);
+    return 0;
+  }
+  if (options->version) {
+    fmt::print("erix-boot {}\n", ERIX_VERSION);
     return 0;
   }
   try {

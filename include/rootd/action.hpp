@@ -3,6 +3,8 @@
 // the simulator and tests perform these, all through one loop (drive.hpp).
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

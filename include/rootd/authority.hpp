@@ -28,6 +28,8 @@
 // Anything else is ambient authority and refused.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -22,6 +22,8 @@
 // in declaration order encode identically.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -4,6 +4,8 @@
 // ROOTD_IMAGE, cannot include it.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #if defined(ROOTD_IMAGE)
 #error "rootd/bcfg_decode.hpp is host-side: rootd's image never decodes a boot config"
 #endif

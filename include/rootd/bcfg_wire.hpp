@@ -6,6 +6,8 @@
 // but the View.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

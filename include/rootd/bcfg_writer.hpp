@@ -4,6 +4,8 @@
 // ROOTD_IMAGE defined so that including this header there fails the build.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #if defined(ROOTD_IMAGE)
 #error "rootd/bcfg_writer.hpp is host-side: rootd's image only parses boot configs"
 #endif

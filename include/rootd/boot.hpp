@@ -27,6 +27,8 @@
 // caller places; the engine object itself is small.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 

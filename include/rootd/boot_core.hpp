@@ -7,6 +7,8 @@
 // protocol.hpp; the units decide, Core only records.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

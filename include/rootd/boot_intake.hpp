@@ -4,6 +4,8 @@
 // success the launch queue holds every service with no dependency.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstdint>
 #include <span>
 

@@ -15,6 +15,8 @@
 // same, valid, transfers.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -6,6 +6,8 @@
 // engine's phase itself, so this table is the whole control flow of a boot.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

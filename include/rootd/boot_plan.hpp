@@ -13,6 +13,8 @@
 // them; plan_boot() runs them all.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>

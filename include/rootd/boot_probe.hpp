@@ -4,6 +4,8 @@
 // it has done its work. A reaped probe counts as READY.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 

@@ -3,6 +3,8 @@
 // the service when one is to blame) and then the status marker.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -6,6 +6,8 @@
 // everything READY comes the final shed; otherwise rootd waits.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 

@@ -12,6 +12,8 @@
 // (INTERNAL_STATE) instead.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>

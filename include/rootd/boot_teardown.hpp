@@ -25,6 +25,8 @@
 // Teardown never stops early: every child and every cap is tried.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 

@@ -7,6 +7,8 @@
 // expected, and any other EXITED is a failed service.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 

@@ -7,6 +7,8 @@
 // which no cast between byte types allows. Loads widen through uint8_t.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>

@@ -15,6 +15,8 @@
 // so the mapping from an Action to a call exists once.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstdint>
 
 #include "rootd/action.hpp"

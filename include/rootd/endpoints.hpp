@@ -7,6 +7,8 @@
 // Local slots use a 16-slot stride starting at 2112.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstdint>
 #include <string_view>
 

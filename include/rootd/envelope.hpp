@@ -30,6 +30,8 @@
 // stored set and about 2 KiB of stack.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -11,6 +11,8 @@
 // size, and the blob size is capped.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

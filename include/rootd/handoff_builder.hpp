@@ -4,6 +4,8 @@
 // fails the build.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #if defined(ROOTD_IMAGE)
 #error "rootd/handoff_builder.hpp is host-side: rootd's image only parses handoffs"
 #endif

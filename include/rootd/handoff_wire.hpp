@@ -10,6 +10,8 @@
 // load_le*, after its range has been checked.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

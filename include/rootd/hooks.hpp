@@ -8,6 +8,8 @@
 // before any launch (boot_intake.hpp), never silently "no hook".
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>

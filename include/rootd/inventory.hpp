@@ -42,6 +42,8 @@
 // (service_roles.hpp); their older forms resolve them.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

@@ -5,6 +5,8 @@
 // can hold is a name a module can carry.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>

@@ -18,6 +18,8 @@
 // storage, never on the stack).
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 

@@ -24,6 +24,8 @@
 //   NONE / UNKNOWN blob  none.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 

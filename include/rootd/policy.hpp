@@ -25,6 +25,8 @@
 // (service_roles.hpp); validate_config(config, sink) resolves them itself.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

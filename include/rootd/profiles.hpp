@@ -13,6 +13,8 @@
 //   profile modules                             against the handoff, in inventory.hpp
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

@@ -9,6 +9,8 @@
 // argument words) and are encoded here too, for the same reason.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstdint>
 #include <span>
 

@@ -13,6 +13,8 @@
 // constant expression) and traps at run time.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstdint>
 #include <type_traits>
 #include <utility>

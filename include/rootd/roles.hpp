@@ -20,6 +20,8 @@
 // role can be given; a transfer outside it is refused.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>

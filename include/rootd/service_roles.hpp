@@ -12,6 +12,8 @@
 // enough for rootd's stack, and all-zero by default.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>

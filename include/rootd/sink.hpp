@@ -9,6 +9,8 @@
 // constant expressions.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <array>
 #include <cstddef>
 

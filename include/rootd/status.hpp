@@ -17,6 +17,8 @@
 //   560..579  integration hook text (hooks.hpp; ROOTD_REASONS_HOOKS)
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstdint>
 #include <string_view>
 

@@ -20,6 +20,8 @@
 //     (bcfg parse), so two normal paths never name the same mount point.
 #pragma once
 
+#include "rootd/requires_cxx20.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
