@@ -3,7 +3,9 @@
 # building anything: ninja, meson, apt-get, dpkg-query and sudo are replaced
 # by stubs that record being called, and every case here must leave that
 # record empty. boot.sh's list of erix-boot options must match erix-boot's
-# own --help (the list lets boot.sh refuse a typo before a build).
+# own --help (the list lets boot.sh refuse a typo before a build). In a
+# copy of the scripts with stub tools, a failing build or meson setup
+# shows the tool's own output, and a good one its progress.
 #
 # usage: check_scripts.sh SOURCE_ROOT ERIX_BOOT
 set -uo pipefail
@@ -73,6 +75,58 @@ from_script() {  # $1 = VALUE_OPTIONS or FLAG_OPTIONS
 [ "$(from_help 0)" = "$(from_script FLAG_OPTIONS)" ] ||
   fail "boot.sh FLAG_OPTIONS differ from erix-boot --help: help has [$(from_help 0 | tr "\n" " ")], boot.sh [$(from_script FLAG_OPTIONS | tr "\n" " ")]"
 [ -n "$(from_help 1)" ] && [ -n "$(from_help 0)" ] || fail "no options found in erix-boot --help"
+
+# What a build says, in a copy of the scripts with stub tools: dpkg-query
+# reports every package installed, ninja plays a build that has work, has
+# none or fails (NINJA_MODE), meson setup fails, and build/sim/erix-boot
+# echoes its arguments.
+fake=$work/fake
+mkdir -p "$fake/scripts" "$fake/build/sim" "$work/fakebin"
+cp "$root"/scripts/*.sh "$fake/scripts/"
+printf '#!/bin/sh
+echo "summary: status=READY args=$*"
+' > "$fake/build/sim/erix-boot"
+printf '#!/bin/sh
+printf "install ok installed"
+' > "$work/fakebin/dpkg-query"
+cat > "$work/fakebin/ninja" <<'NINJA'
+#!/bin/sh
+case " $* " in
+  *" -n "*) [ "$NINJA_MODE" = none ] && echo "ninja: no work to do." || printf '[1/2] a.o\n[2/2] erix-boot\n'
+            exit 0 ;;
+esac
+case "$NINJA_MODE" in
+  ok) printf '[1/2] Compiling C++ object a.o\n[2/2] Linking target erix-boot\n' ;;
+  fail) printf '[1/2] Compiling C++ object a.o\nFAILED: a.o\na.cpp:1:14: error: expected primary-expression\nninja: build stopped\n'
+        exit 1 ;;
+esac
+NINJA
+printf '#!/bin/sh
+echo "meson.build:1:0: ERROR: stub meson failure"
+exit 1
+' > "$work/fakebin/meson"
+chmod +x "$fake/build/sim/erix-boot" "$work/fakebin"/*
+fake_boot() {  # NINJA_MODE ARGS...
+  local mode=$1; shift
+  (cd "$work" && NINJA_MODE=$mode PATH="$work/fakebin:$PATH" "$fake/scripts/boot.sh" "$@" >"$work/out" 2>"$work/err")
+}
+touch "$fake/build/build.ninja"
+fake_boot fail; got=$?
+[ "$got" -eq 1 ] || fail "failing build: boot.sh exit $got, expected 1"
+grep -q "^building build/ (about 2 min the first time)" "$work/err" || fail "failing build: no 'building' line: $(cat "$work/err")"
+grep -q "a.cpp:1:14: error: expected primary-expression" "$work/err" || fail "failing build: the compiler's error is not shown: $(cat "$work/err")"
+[ ! -s "$work/out" ] || fail "failing build: erix-boot ran anyway: $(cat "$work/out")"
+fake_boot ok --audit; got=$?
+[ "$got" -eq 0 ] || fail "good build: boot.sh exit $got: $(cat "$work/err")"
+[ "$(cat "$work/out")" = "summary: status=READY args=--audit" ] || fail "good build: stdout is $(cat "$work/out")"
+grep -q "^\[2/2\] Linking target erix-boot" "$work/err" || fail "good build: no progress lines: $(cat "$work/err")"
+grep -q "expected primary" "$work/err" && fail "good build: printed a failure log"
+fake_boot none; got=$?
+[ "$got" -eq 0 ] && [ ! -s "$work/err" ] || fail "nothing to build: exit $got, stderr: $(cat "$work/err")"
+rm "$fake/build/build.ninja"
+fake_boot ok; got=$?
+[ "$got" -eq 1 ] || fail "failing meson setup: boot.sh exit $got, expected 1"
+grep -q "stub meson failure" "$work/err" || fail "failing meson setup: meson's output is not shown: $(cat "$work/err")"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"

@@ -78,11 +78,17 @@ configure() {
 # full output is printed when the build fails.
 build() {
   local dir=$1; shift
-  if ! ninja -C "$ROOT/$dir" -n "$@" 2>/dev/null | grep -q '^\['; then
-    return 0  # nothing to do: stay quiet
+  # A dry run first, to stay quiet when there is nothing to do. (Its
+  # output is taken whole: grep -q stopping early would kill ninja with
+  # SIGPIPE, and pipefail would count that as nothing to do.)
+  local plan status=0
+  plan=$(ninja -C "$ROOT/$dir" -n "$@" 2>&1) || status=$?
+  if [ "$status" -eq 0 ] && ! grep -q '^\[' <<<"$plan"; then
+    return 0
   fi
   echo "building $dir/ (about 2 min the first time)" >&2
-  local log status=0 tty=0
+  local log tty=0
+  status=0
   log=$(mktemp "${TMPDIR:-/tmp}/rootd-build.XXXXXX")
   [ -t 2 ] && tty=1
   set +e
