@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """examples/consumer, built as a service author builds it, reads real data.
 
-    check_consumer.py SOURCE_ROOT ERIX_BOOT ERIX_BCFG CXX...
+    check_consumer.py SOURCE_ROOT BUILD_ROOT ERIX_BOOT ERIX_BCFG CXX...
 
 Copies examples/consumer to a temporary directory, links this source tree
 in as its subproject `erix-rootd`, configures it with --wrap-mode=nodownload
@@ -13,7 +13,11 @@ and builds it. Then checks that:
     with tomllib, not with rootd's code) from the blob erix-bcfg compiled,
     and the handoff erix-boot wrote holds a module for every service image
     and the boot config;
-  - a damaged config is refused with a reason code and exit 1.
+  - a damaged config is refused with a reason code and exit 1;
+  - after `meson install --destdir STAGE --tags devel` of BUILD_ROOT, the
+    consumer also builds through pkg-config alone (no subproject), with
+    PKG_CONFIG_SYSROOT_DIR=STAGE as docs/service-authors.md says, its
+    include path inside STAGE, and reads the same services.
 """
 import json
 import os
@@ -32,8 +36,8 @@ def must(args, **kwargs):
 
 
 def main():
-    root, erix_boot, erix_bcfg = sys.argv[1:4]
-    cxx = ' '.join(sys.argv[4:])
+    root, build_root, erix_boot, erix_bcfg = sys.argv[1:5]
+    cxx = ' '.join(sys.argv[5:])
     failures = []
 
     def check(ok, what):
@@ -109,6 +113,25 @@ def main():
         check(refused.returncode == 1, f'damaged config: exit {refused.returncode}, expected 1')
         check('refused: ' in refused.stderr and refused.stdout == '',
               f'damaged config: stdout {refused.stdout!r} stderr {refused.stderr!r}')
+
+        # The installed way in: headers and .pc staged, found by pkg-config.
+        stage = os.path.join(tmp, 'stage')
+        must(['meson', 'install', '-C', build_root, '--no-rebuild', '--tags', 'devel', '--destdir', stage])
+        pc_dirs = sorted({os.path.dirname(os.path.join(d, f)) for d, _, files in os.walk(stage)
+                          for f in files if f == 'erix-rootd.pc'})
+        check(len(pc_dirs) == 1, f'installed erix-rootd.pc: {pc_dirs}')
+        if len(pc_dirs) == 1:
+            plain = os.path.join(tmp, 'plain')
+            shutil.copytree(os.path.join(root, 'examples', 'consumer'), plain)
+            pc_build = os.path.join(tmp, 'pc-build')
+            pc_env = dict(env, PKG_CONFIG_PATH=pc_dirs[0], PKG_CONFIG_SYSROOT_DIR=stage)
+            must(['meson', 'setup', pc_build, plain, '--wrap-mode=nofallback'], env=pc_env)
+            must(['ninja', '-C', pc_build], env=pc_env)
+            with open(os.path.join(pc_build, 'compile_commands.json')) as f:
+                command = json.load(f)[0]['command']
+            check(f'-I{stage}/' in command, f'pkg-config build does not include from {stage}: {command}')
+            out = must([os.path.join(pc_build, 'read-boot-data'), handoff, blob]).stdout.splitlines()
+            check(f'config: {len(expected)} services' in out, 'the pkg-config build reads another service count')
 
     if failures:
         print('\n'.join('FAIL: ' + f for f in failures))
