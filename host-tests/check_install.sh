@@ -49,6 +49,22 @@ boot                                                       # the default config 
 boot "$prefix/share/erix-rootd/examples/phase0.toml"       # an installed example
 boot --image "$prefix/libexec/erix-rootd/rootd-runtime-release" "$prefix/share/erix-rootd/examples/phase0.toml"
 
+# Copied out of any tree, erix-boot has no images or examples beside it:
+# it says so and asks for --image, and boots when given both.
+mkdir "$work/lonely"
+cp "$exe" "$work/lonely/erix-boot"
+status=0
+(cd "$work/elsewhere" && "$work/lonely/erix-boot" "$prefix/share/erix-rootd/examples/phase0.toml" >"$work/out" 2>"$work/err") || status=$?
+[ "$status" -eq 2 ] && [ ! -s "$work/out" ] || fail "erix-boot with nothing beside it: exit $status, stdout $(cat "$work/out")"
+grep -q -- "--image" "$work/err" || fail "erix-boot with nothing beside it does not point to --image: $(cat "$work/err")"
+status=0
+(cd "$work/elsewhere" && "$work/lonely/erix-boot" >"$work/out" 2>"$work/err") || status=$?
+[ "$status" -eq 2 ] && grep -q "CONFIG" "$work/err" || fail "erix-boot with no config anywhere: exit $status, $(cat "$work/err")"
+exe_saved=$exe
+exe="$work/lonely/erix-boot"
+boot --image "$prefix/libexec/erix-rootd/rootd" "$prefix/share/erix-rootd/examples/phase0.toml"
+exe=$exe_saved
+
 # Paths in the loaded data (debug info may name the sources; that is not
 # something the program reads).
 for section in .rodata .data; do

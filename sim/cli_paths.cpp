@@ -34,8 +34,8 @@ std::optional<std::string> input_problem(const std::string& path, std::string_vi
   if (::stat(path.c_str(), &st) != 0) return fmt::format("{}: cannot open {}: {}", path, what, std::strerror(errno));
   if (S_ISDIR(st.st_mode)) return fmt::format("{}: is a directory, not {}", path, what);
   // open() rather than access(): it answers for the effective user, as the
-  // later read will.
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // later read will. O_NONBLOCK: a FIFO must not wait for its writer here.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return fmt::format("{}: cannot open {}: {}", path, what, std::strerror(errno));
   ::close(fd);
   if (rule == InputRule::non_empty && S_ISREG(st.st_mode) && st.st_size == 0) {

@@ -12,10 +12,11 @@ namespace erix::sim {
 // What an input must be beyond a readable regular file.
 enum class InputRule { any_size, non_empty };
 
-// Why `path` cannot be read as an input file ("PATH: is a directory",
-// "PATH: is empty", "PATH: cannot open: <errno text>"), or nothing when it
-// can. The path appears once, at the start; `what` names the file's role
-// ("the rootd image"), as in "PATH: cannot open the rootd image: ...".
+// Why `path` cannot be read as an input file, or nothing when it can. The
+// path appears once, at the start; `what` names what the file should be:
+// "PATH: is a directory, not a boot config", "PATH: is empty, not a boot
+// config" (non_empty, regular files only), "PATH: cannot open a boot
+// config: <errno text>".
 std::optional<std::string> input_problem(const std::string& path, std::string_view what, InputRule rule);
 
 // Why `path` cannot be written, checked without creating or truncating it:

@@ -253,7 +253,7 @@ sim::Expected<std::string, std::string> resolve_config(const Options& o, const s
   const std::string here(kDefaultConfig);
   if (file_exists(here)) return here;
   if (!layout) {
-    return sim::unexpected(fmt::format("no CONFIG given, no {} here, and erix-boot cannot find its own examples", here));
+    return sim::unexpected(fmt::format("no CONFIG given, no {} here, and no examples beside erix-boot; name a CONFIG", here));
   }
   return layout->examples + "/" + std::string(here.substr(here.find('/') + 1));
 }
