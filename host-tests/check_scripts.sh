@@ -77,18 +77,16 @@ from_script() {  # $1 = VALUE_OPTIONS or FLAG_OPTIONS
 [ -n "$(from_help 1)" ] && [ -n "$(from_help 0)" ] || fail "no options found in erix-boot --help"
 
 # What a build says, in a copy of the scripts with stub tools: dpkg-query
-# reports every package installed, ninja plays a build that has work, has
-# none or fails (NINJA_MODE), meson setup fails, and build/sim/erix-boot
-# echoes its arguments.
+# reports every package installed (or none: DPKG_MISSING), apt-get fails,
+# ninja plays a build that has work, has none or fails (NINJA_MODE), meson
+# setup fails, and build/sim/erix-boot echoes its arguments.
 fake=$work/fake
 mkdir -p "$fake/scripts" "$fake/build/sim" "$work/fakebin"
 cp "$root"/scripts/*.sh "$fake/scripts/"
-printf '#!/bin/sh
-echo "summary: status=READY args=$*"
-' > "$fake/build/sim/erix-boot"
-printf '#!/bin/sh
-printf "install ok installed"
-' > "$work/fakebin/dpkg-query"
+printf '#!/bin/sh\necho "summary: status=READY args=$*"\n' > "$fake/build/sim/erix-boot"
+printf '#!/bin/sh\n[ -n "$DPKG_MISSING" ] || printf "install ok installed"\n' > "$work/fakebin/dpkg-query"
+printf '#!/bin/sh\necho "E: stub apt-get failure ($*)"\nexit 100\n' > "$work/fakebin/apt-get"
+printf '#!/bin/sh\nexec "$@"\n' > "$work/fakebin/sudo"
 cat > "$work/fakebin/ninja" <<'NINJA'
 #!/bin/sh
 case " $* " in
@@ -127,6 +125,11 @@ rm "$fake/build/build.ninja"
 fake_boot ok; got=$?
 [ "$got" -eq 1 ] || fail "failing meson setup: boot.sh exit $got, expected 1"
 grep -q "stub meson failure" "$work/err" || fail "failing meson setup: meson's output is not shown: $(cat "$work/err")"
+
+# A failing package installation shows apt-get's own words.
+(cd "$work" && DPKG_MISSING=1 NINJA_MODE=ok PATH="$work/fakebin:$PATH" "$fake/scripts/boot.sh" >"$work/out" 2>"$work/err"); got=$?
+[ "$got" -eq 100 ] || fail "failing apt-get: boot.sh exit $got, expected 100"
+grep -q "E: stub apt-get failure" "$work/err" || fail "failing apt-get: its output is not shown: $(cat "$work/err")"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures failure(s)"

@@ -60,7 +60,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   logged "apt-get update" $SUDO apt-get update -qq
-  logged "apt-get install" env DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
+  # env after sudo: sudo drops the caller's environment.
+  logged "apt-get install" $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     --no-install-recommends "${missing[@]}"
 fi
 
