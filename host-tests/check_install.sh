@@ -67,10 +67,15 @@ exe=$exe_saved
 
 # Paths in the loaded data (debug info may name the sources; that is not
 # something the program reads).
-for section in .rodata .data; do
-  "$objcopy" -O binary --only-section="$section" "$exe" "$work/section" 2>/dev/null || continue
-  for dir in "$build" "$source_root"; do
-    ! grep -q -F -- "$dir" "$work/section" || fail "installed erix-boot's $section holds $dir"
+bcfg="$prefix/bin/erix-bcfg"
+(cd "$work/elsewhere" && "$bcfg" check "$prefix/share/erix-rootd/examples/runtime.toml" >"$work/out" 2>&1) ||
+  fail "installed erix-bcfg check of an installed example: $(cat "$work/out")"
+for tool in "$exe" "$bcfg"; do
+  for section in .rodata .data; do
+    "$objcopy" -O binary --only-section="$section" "$tool" "$work/section" 2>/dev/null || continue
+    for dir in "$build" "$source_root"; do
+      ! grep -q -F -- "$dir" "$work/section" || fail "installed $(basename "$tool")'s $section holds $dir"
+    done
   done
 done
 
