@@ -7,8 +7,9 @@
 //               MAP_FRAME, one CAP per transfer, START_PROCESS, SEND  = 6 + t
 //   procd       CREATE_ENDPOINT, CREATE_STAGED_PROCESS, one CAP per transfer,
 //               START_STAGED_PROCESS, SEND                            = 4 + t
-//   deviced     CREATE_ENDPOINT, START_DRIVER, one CAP per transfer,
-//               SEND                                                  = 3 + t
+//   deviced     CREATE_ENDPOINT, START_DRIVER, per transfer one CAP into
+//               deviced's staging slot and one POPULATE_DRIVER, SEND  = 3 + 2t
+//   probe       as procd, with SPAWN_PROBE                            = 4 + t
 //
 //   bench-launch [CONFIG...]   TOML or ERIXBCFG files; default: examples/runtime.toml
 //                              and the generated configs of bench-formats at
@@ -44,7 +45,7 @@ namespace sim = erix::sim;
 namespace {
 
 // Per launch path: how many launches, their kernel calls, and the transfers
-// they carried (the minimum is base * launches + transfers).
+// they carried (the minimum is base * launches + per_transfer * transfers).
 struct PathCount {
   std::uint64_t launches = 0;
   std::uint64_t calls = 0;
@@ -58,8 +59,14 @@ constexpr std::uint64_t minimum_base(rootd::LaunchPath path) {
     case rootd::LaunchPath::FOUNDATION: return 6;
     case rootd::LaunchPath::PROCD: return 4;
     case rootd::LaunchPath::DEVICED: return 3;
-    default: return 0;
+    case rootd::LaunchPath::PROBE: return 4;
   }
+  return 0;
+}
+
+// rootd stages each driver transfer in deviced, then deviced populates it.
+constexpr std::uint64_t calls_per_transfer(rootd::LaunchPath path) {
+  return path == rootd::LaunchPath::DEVICED ? 2 : 1;
 }
 
 constexpr std::string_view path_name(rootd::LaunchPath path) {
@@ -67,8 +74,9 @@ constexpr std::string_view path_name(rootd::LaunchPath path) {
     case rootd::LaunchPath::FOUNDATION: return "foundation";
     case rootd::LaunchPath::PROCD: return "procd";
     case rootd::LaunchPath::DEVICED: return "deviced";
-    default: return "other";
+    case rootd::LaunchPath::PROBE: return "probe";
   }
+  return "other";
 }
 
 // Forwards to the model and attributes every kernel call made inside a
@@ -182,8 +190,10 @@ bool measure(const std::string& label, const sim::SystemConfig& cfg) {
       rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
 
   const std::size_t n = cfg.services.size();
-  std::printf("\n%s: %zu services, status %s, %llu kernel calls in all (%.2f per service), %llu ticks\n",
+  std::printf("\n%s: %zu services, status %s%s%s, %llu kernel calls in all (%.2f per service), %llu ticks\n",
               label.c_str(), n, std::string(rootd::status_name(run.status)).c_str(),
+              run.status == rootd::Status::READY ? "" : " ",
+              run.status == rootd::Status::READY ? "" : (std::string(rootd::reason_name(run.reason)) + ":" + run.failed_service).c_str(),
               static_cast<unsigned long long>(model->kernel_calls()),
               static_cast<double>(model->kernel_calls()) / static_cast<double>(n),
               static_cast<unsigned long long>(model->now()));
@@ -200,7 +210,7 @@ bool measure(const std::string& label, const sim::SystemConfig& cfg) {
   std::printf("  %-10s %8s %9s %9s %10s %9s %8s %11s\n", "path", "launches", "calls", "transfers", "minimum",
               "excess", "per svc", "fewest-most");
   for (const auto& [path, p] : driver.paths()) {
-    const std::uint64_t minimum = minimum_base(path) * p.launches + p.transfers;
+    const std::uint64_t minimum = minimum_base(path) * p.launches + calls_per_transfer(path) * p.transfers;
     std::printf("  %-10s %8llu %9llu %9llu %10llu %9lld %8.2f %5llu-%-5llu\n",
                 std::string(path_name(path)).c_str(), static_cast<unsigned long long>(p.launches),
                 static_cast<unsigned long long>(p.calls), static_cast<unsigned long long>(p.transfers),

@@ -279,11 +279,14 @@ TEST_CASE("every fault point on every service fails closed with its DETAIL, no l
     for (std::size_t s = 0; s < base.services.size(); ++s) {
       for (std::size_t p = 0; p < sim::kFaultPointCount; ++p) {
         const auto point = static_cast<sim::FaultPoint>(p);
+        const bool driver = rootd::find_role(base.services[s].role)->launch == rootd::LaunchPath::DEVICED;
+        // Only a probe notices a refused probe call (test_devices.cpp); only
+        // a driver is populated by deviced.
+        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver)) continue;
         auto cfg = base;
         cfg.services[s].faults = 1U << p;
         const std::string& svc = cfg.services[s].name;
         const bool probe = cfg.services[s].role == "phase0-probe";
-        const bool driver = rootd::find_role(cfg.services[s].role)->launch == rootd::LaunchPath::DEVICED;
         INFO(name << ": " << svc << " " << sim::fault_point_name(point));
         auto b = boot(cfg);
         ++scenarios;
@@ -293,19 +296,26 @@ TEST_CASE("every fault point on every service fails closed with its DETAIL, no l
         switch (point) {
           case sim::FaultPoint::spawn: expected = probe ? Reason::BOOT_PROBE_SPAWN_FAILED : Reason::BOOT_SPAWN_FAILED; break;
           case sim::FaultPoint::start:
-            expected = probe ? Reason::BOOT_PROBE_SPAWN_FAILED
-                             : (driver ? Reason::BOOT_SPAWN_FAILED : Reason::BOOT_START_FAILED);
+            // A probe is started like any procd launch (START_STAGED_PROCESS).
+            expected = driver ? Reason::BOOT_SPAWN_FAILED : Reason::BOOT_START_FAILED;
             break;
           case sim::FaultPoint::handshake: expected = Reason::BOOT_HANDSHAKE_INVALID; break;
           case sim::FaultPoint::not_ready: expected = probe ? Reason::BOOT_PROBE_FAILED : Reason::BOOT_SERVICE_NOT_READY; break;
           case sim::FaultPoint::crash: expected = Reason::BOOT_SERVICE_EXITED; break;
+          case sim::FaultPoint::refuse_probe: break;
+          case sim::FaultPoint::plain_copy: expected = Reason::BOOT_DRIVER_POPULATE_FAILED; break;
         }
         CHECK(rootd::reason_name(b.run.reason) == rootd::reason_name(expected));
         check_fail_closed(b);
       }
     }
   }
-  CHECK(scenarios == 5 * (load("runtime.toml").services.size() + load("phase0.toml").services.size()));
+  std::size_t drivers = 0;
+  for (const auto& s : load("runtime.toml").services) {
+    drivers += rootd::find_role(s.role)->launch == rootd::LaunchPath::DEVICED ? 1 : 0;
+  }
+  CHECK(drivers > 0);
+  CHECK(scenarios == 5 * (load("runtime.toml").services.size() + load("phase0.toml").services.size()) + drivers);
 }
 
 TEST_CASE("time to READY is the critical path for random latencies, not the sum") {
@@ -599,6 +609,11 @@ TEST_CASE("every simulated-service fault point on every service of every example
     const auto base = load(name);
     for (std::size_t s = 0; s < base.services.size(); ++s) {
       for (std::size_t p = 0; p < sim::kFaultPointCount; ++p) {
+        // Only a probe notices a refused probe call (test_devices.cpp); only
+        // a driver is populated by deviced.
+        const bool driver = rootd::find_role(base.services[s].role)->launch == rootd::LaunchPath::DEVICED;
+        const auto point = static_cast<sim::FaultPoint>(p);
+        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver)) continue;
         auto cfg = base;
         cfg.services[s].faults = 1U << p;
         INFO(name << ": " << cfg.services[s].name << " " << sim::fault_point_name(static_cast<sim::FaultPoint>(p)));
@@ -683,8 +698,9 @@ TEST_CASE("the plan of every example resolves each service's launch, slots, fram
       }
       REQUIRE(p.frame_of_module.count(spec.image) == 1);
       CHECK(sp.image_frame == p.frame_of_module.at(spec.image));
-      // At least its own service endpoint; procd equips the probe itself.
-      CHECK((sp.launch == LaunchPath::PROBE ? sp.transfer_count == 0 : sp.transfer_count >= 1));
+      // At least its own service endpoint (the probe too: it is launched like
+      // a procd service).
+      CHECK(sp.transfer_count >= 1);
       transfers += sp.transfer_count;
       // Dependencies come first in the launch order.
       const auto* order_end = bp.order.order + cfg.services.size();
@@ -907,9 +923,14 @@ TEST_CASE("rootd's cspace follows the documented shed schedule at every WAIT of 
       if (caps.framebuffer) CHECK(snap.held.count(*caps.framebuffer) == 0);
       for (const auto& [module, slot] : caps.module) {
         INFO("module " << module);
+        // Services launched from it, and those it is granted to (a profile
+        // module: the console font to fbcond).
         std::set<std::string> users;
         for (const auto& spec : cfg.services) {
           if (spec.image == module) users.insert(spec.name);
+          if (std::find(spec.modules.begin(), spec.modules.end(), module) != spec.modules.end()) {
+            users.insert(spec.name);
+          }
         }
         const bool held = module == rootd::kBootConfigModule || !all_ready(users, snap.ready);
         CHECK((snap.held.count(slot) == 1) == held);

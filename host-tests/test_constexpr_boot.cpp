@@ -141,8 +141,9 @@ inline constexpr std::size_t kExpectedCount = sizeof(kExpected) / sizeof(Copy);
 // Everything rootd holds for the boot and must delete before READY: the
 // untyped cap, 15 dedicated endpoints, 10 module frames, the image frame,
 // and per service its retained endpoint plus a process cap (4 foundation
-// services) or an install grant (the other 5).
-inline constexpr std::size_t kExpectedDeletes = 1 + 15 + kModuleCount + 1 + kServiceCount + 4 + 5;
+// services) or an install grant (the 4 procd launches; deviced gives none
+// for its driver).
+inline constexpr std::size_t kExpectedDeletes = 1 + 15 + kModuleCount + 1 + kServiceCount + 4 + 4;
 
 // ---- the scripted kernel ---------------------------------------------------------------
 
@@ -160,7 +161,8 @@ struct Recorded {
 };
 
 // A Performer for drive(): creates endpoints and processes, records every
-// attenuated copy, checks each DELIVER against what was copied and answers
+// attenuated copy (a driver's as deviced populates it from its staging
+// slot), checks each DELIVER against what was copied and answers
 // READY (NOT_READY for the service `refuse` names), posts a STARTED event
 // for every process that starts and an EXITED event for every one asked to
 // stop.
@@ -182,12 +184,30 @@ class ScriptedKernel {
     if (slot == abi::kKernelControlSlot) return kernel(request, m);
     if (!is_endpoint(slot)) return fault_error();
     switch (request.label) {
-      case static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS):
-      case static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER): {
-        const std::uint32_t pid = spawn(static_cast<std::uint16_t>(request.words[0]), recv);
-        if (request.label == static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)) post_started(pid);
-        m.words[0] = pid;
+      case static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS): {
+        m.words[0] = spawn(static_cast<std::uint16_t>(request.words[0]), recv);
         m.cap = recv;
+        return abi::KernelError::OK;
+      }
+      case static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER): {
+        // No grant comes back: the driver is staged until deviced has populated it.
+        if (recv != abi::kNoSlot) return fault_error();
+        m.words[0] = spawn(static_cast<std::uint16_t>(request.words[0]), 0);
+        m.cap = abi::kNoSlot;
+        driver_pid = static_cast<std::uint32_t>(m.words[0]);
+        driver_transfers = static_cast<std::uint32_t>(request.words[1]);
+        return abi::KernelError::OK;
+      }
+      case static_cast<std::uint64_t>(abi::DevicedOp::POPULATE_DRIVER): {
+        const auto r = rootd::protocol::decode_populate(request, request.label);
+        const Process* driver = r.ok() ? by_pid(r.value().child) : nullptr;
+        if (driver == nullptr || driver->pid != driver_pid || !staged || r.value().source != rootd::kPopulateStagingSlot ||
+            r.value().rights != staged_copy.rights || copy_count == 64) {
+          return fault_error();
+        }
+        copies[copy_count++] = Recorded{driver->identity, r.value().destination, staged_copy.source, r.value().rights};
+        staged = false;
+        if (++populated == driver_transfers) post_started(driver->pid);
         return abi::KernelError::OK;
       }
       case static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS):
@@ -240,6 +260,13 @@ class ScriptedKernel {
     if (op != abi::CapOp::COPY_ATTENUATED || copy_count == 64) return fault_error();
     const Process* p = by_space(space);
     if (p == nullptr) return fault_error();
+    // A copy into deviced's staging slot is on its way to the driver.
+    if (dst == rootd::kPopulateStagingSlot) {
+      if (staged) return fault_error();
+      staged = true;
+      staged_copy = Recorded{p->identity, dst, src, rights};
+      return abi::KernelError::OK;
+    }
     copies[copy_count++] = Recorded{p->identity, dst, src, rights};
     return abi::KernelError::OK;
   }
@@ -256,6 +283,11 @@ class ScriptedKernel {
   std::size_t destroyed = 0;
   bool answered[kServiceCount] = {};
   bool untyped_shed_after_deviced = false;
+  std::uint32_t driver_pid = 0;        // the driver deviced is populating
+  std::uint32_t driver_transfers = 0;  // its envelope's count (START_DRIVER w1)
+  std::uint32_t populated = 0;
+  bool staged = false;  // a cap sits in deviced's staging slot
+  Recorded staged_copy{};
   bool parked = false;
   bool faulted = false;
 
@@ -307,6 +339,12 @@ class ScriptedKernel {
       return;
     }
     inbox[tail++] = m;
+  }
+  constexpr const Process* by_pid(std::uint32_t pid) const {
+    for (std::size_t i = 0; i < process_count; ++i) {
+      if (processes[i].pid == pid) return &processes[i];
+    }
+    return nullptr;
   }
   constexpr const Process* by_space(std::uint32_t space) const {
     for (std::size_t i = 0; i < process_count; ++i) {
@@ -414,7 +452,7 @@ struct FailSummary {
   // as at READY (teardown sheds what the shed schedule had not): the
   // untyped cap, the dedicated endpoints, the module frames, the image
   // frame, and per service its retained endpoint plus a process cap (4
-  // foundation services) or an install grant (the other 5).
+  // foundation services) or an install grant (the 4 procd launches).
   constexpr bool failed_closed() const {
     return status == rootd::reason_status(Reason::BOOT_SERVICE_NOT_READY) &&
            reason == Reason::BOOT_SERVICE_NOT_READY && blames_fbcond && parked && !faulted &&

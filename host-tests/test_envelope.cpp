@@ -806,6 +806,9 @@ static void authorize_rules() {
   t.peer_role = RoleId::E2FSD;
   run(service, t);
   run(memd, transfer(AuthorityKind::SERVICE_ENDPOINT, 2, 1));
+  // A profile module: another role, then its consumer at another slot.
+  run(service, transfer(AuthorityKind::PROFILE_MODULE, 2097, rootd::abi::RIGHT_READ));
+  run(rootd::role(RoleId::FBCOND), transfer(AuthorityKind::PROFILE_MODULE, 2098, rootd::abi::RIGHT_READ));
   note(errors);
 }
 

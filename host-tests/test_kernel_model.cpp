@@ -261,6 +261,64 @@ struct World {
             KernelError::OK);
     return l;
   }
+
+  // The probe through procd: staged by SPAWN_PROBE with a grant, provisioned
+  // as its role needs (no peer caps), started, and given its envelope.
+  Launched spawn_probe(std::uint32_t procd_ep, std::uint64_t identity, std::size_t index) {
+    const rootd::Role& role = *rootd::find_role("phase0-probe");
+    Launched l;
+    l.endpoint_slot = new_endpoint();
+    l.process_slot = fresh_slot();
+    abi::Message spawn = message(static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE), identity);
+    spawn.cap = module_slot("phase0-probe");
+    REQUIRE(model.call(procd_ep, spawn, l.process_slot) == KernelError::OK);
+    REQUIRE(spawn.label == abi::kReplyOk);
+    REQUIRE(spawn.cap == l.process_slot);
+    l.pid = static_cast<Pid>(spawn.words[0]);
+    REQUIRE(model.process(l.pid)->state == ProcessState::staged);
+    provision(l.process_slot, role, l.endpoint_slot);
+    abi::Message start = message(static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS), l.pid);
+    REQUIRE(model.call(procd_ep, start, abi::kNoSlot) == KernelError::OK);
+    REQUIRE(start.label == abi::kReplyOk);
+    REQUIRE(model.send(l.endpoint_slot, sealed(envelope(role, identity), l.process_slot), badge_of(index)) ==
+            KernelError::OK);
+    return l;
+  }
+
+  // A driver through deviced: START_DRIVER with its envelope (service
+  // endpoint and primary), then each cap staged in deviced through
+  // `deviced_grant` and populated by deviced. Returns the driver's pid and
+  // the reply label of the last POPULATE_DRIVER.
+  std::pair<Pid, std::uint64_t> start_driver(std::uint32_t deviced_ep, std::uint32_t deviced_grant,
+                                             const rootd::Role& role, std::uint64_t identity,
+                                             std::uint32_t service_ep) {
+    std::vector<std::array<std::uint32_t, 3>> rows;  // source, local, rights
+    rows.push_back({service_ep, abi::kServiceEndpointLocalSlot, rootd::kServiceEndpointRights});
+    if (role.primary.has_value()) {
+      rows.push_back({dedicated_slot(*role.primary), rootd::endpoint_info(*role.primary).local_slot, rootd::kPrimaryRights});
+    }
+    std::map<std::uint32_t, std::uint32_t> envelope_rows;
+    for (const auto& r : rows) envelope_rows[r[1]] = r[2];
+    abi::Message start = message(static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER), identity, rows.size(),
+                                 fnv1a_of(envelope_rows));
+    start.cap = module_slot(role.name);
+    REQUIRE(model.call(deviced_ep, start, abi::kNoSlot) == KernelError::OK);
+    REQUIRE(start.label == abi::kReplyOk);
+    REQUIRE(start.cap == abi::kNoSlot);
+    const Pid pid = static_cast<Pid>(start.words[0]);
+    std::uint64_t last = abi::kReplyOk;
+    for (const auto& r : rows) {
+      REQUIRE(model.cap(static_cast<std::uint64_t>(abi::CapOp::COPY_ATTENUATED), r[0], deviced_grant,
+                        rootd::kPopulateStagingSlot, r[2]) == KernelError::OK);
+      abi::Message populate = rootd::protocol::encode(
+          rootd::protocol::PopulateRequest{pid, rootd::kPopulateStagingSlot, r[1], r[2]},
+          static_cast<std::uint64_t>(abi::DevicedOp::POPULATE_DRIVER));
+      REQUIRE(model.call(deviced_ep, populate, abi::kNoSlot) == KernelError::OK);
+      last = populate.label;
+    }
+    copied[0xD0000000U + pid] = envelope_rows;
+    return {pid, last};
+  }
 };
 
 // Runs `f` and checks it failed with `expected` and changed nothing.
@@ -955,39 +1013,38 @@ TEST_CASE("procd launches, starts and probes; deviced starts drivers and reports
   CHECK(grant->type == ObjectType::install_grant);
   CHECK(grant->rights == erix::sim::kInstallGrantRights);
 
-  abi::Message probe = message(static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE), 12);
-  probe.cap = module_slot("phase0-probe");
-  REQUIRE(w.model.call(procd_ep, probe, abi::kNoSlot) == KernelError::OK);
-  REQUIRE(probe.label == abi::kReplyOk);
-  const Pid probe_pid = static_cast<Pid>(probe.words[0]);
+  // The probe takes its envelope like a procd launch; with no peer caps it
+  // reaches none of the services it probes, and says so.
+  const World::Launched probe = w.spawn_probe(procd_ep, 12, 7);
   const Tick spawned = w.model.now();
   const abi::Message completed = w.next();
   CHECK(completed.label == static_cast<std::uint64_t>(abi::Event::PROBE_COMPLETED));
   CHECK(completed.badge == abi::kEventBadge);
-  CHECK(completed.words[0] == probe_pid);
-  CHECK(completed.words[1] == erix::sim::kProbePassed);
+  CHECK(completed.words[0] == probe.pid);
+  CHECK(completed.words[1] == erix::sim::kProbeFailed);
+  CHECK(w.services.find("phase0-probe")->probe_failure == "memd was not reached");
   CHECK(w.model.now() == spawned + 25);
   // Its work done, the probe exits; rootd destroys it without a stop.
   const abi::Message probe_exit = w.next();
   CHECK(probe_exit.label == static_cast<std::uint64_t>(abi::Event::EXITED));
-  CHECK(probe_exit.words[0] == probe_pid);
-  CHECK(probe_exit.words[1] == erix::sim::kExitClean);
-  CHECK(w.kernel_label(abi::KernelOp::DESTROY_PROCESS, probe_pid) == abi::kReplyOk);
+  CHECK(probe_exit.words[0] == probe.pid);
+  CHECK(probe_exit.words[1] == erix::sim::kProbeFailed);
+  CHECK(w.kernel_label(abi::KernelOp::DESTROY_PROCESS, probe.pid) == abi::kReplyOk);
 
   const World::Launched deviced = w.launch_via_procd(procd_ep, "deviced", 13, 5);
   REQUIRE(w.next().label == static_cast<std::uint64_t>(abi::Envelope::READY));
-  const std::uint32_t grant_slot = w.fresh_slot();
-  abi::Message start = message(static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER), 14);
-  start.cap = module_slot("drv-serial");
-  REQUIRE(w.model.call(deviced.endpoint_slot, start, grant_slot) == KernelError::OK);
-  REQUIRE(start.label == abi::kReplyOk);
-  REQUIRE(start.cap == grant_slot);
-  const Pid driver = static_cast<Pid>(start.words[0]);
-  CHECK(w.model.process(driver)->state == ProcessState::running);
   const rootd::Role& serial = *rootd::find_role("drv-serial");
   const std::uint32_t driver_ep = w.new_endpoint();
-  w.provision(grant_slot, serial, driver_ep);
-  REQUIRE(w.model.send(driver_ep, w.sealed(w.envelope(serial, 14), grant_slot), badge_of(6)) == KernelError::OK);
+  const auto [driver, last] = w.start_driver(deviced.endpoint_slot, deviced.process_slot, serial, 14, driver_ep);
+  CHECK(last == abi::kReplyOk);
+  CHECK(w.model.process(driver)->state == ProcessState::running);
+  // Populated by deviced, never by rootd; deviced kept nothing it staged.
+  CHECK(w.model.rootd_copies_into(driver) == 0);
+  CHECK(w.model.child_populates() == 2);
+  CHECK(w.model.populated_by(driver, abi::kServiceEndpointLocalSlot) == deviced.pid);
+  CHECK(w.model.process(deviced.pid)->cap_at(rootd::kPopulateStagingSlot) == nullptr);
+  REQUIRE(w.model.send(driver_ep, w.sealed(w.envelope(serial, 14), 0xD0000000U + driver), badge_of(6)) ==
+          KernelError::OK);
   CHECK(w.next().label == static_cast<std::uint64_t>(abi::Envelope::READY));
   REQUIRE_FALSE(w.model.reports().empty());
   CHECK(w.model.reports().back().text == "ERIX_DEVICED:READY:DRV_SERIAL");
@@ -1067,7 +1124,7 @@ TEST_CASE("fault points: spawn, start, handshake, not-ready and crash behave as 
     REQUIRE(w.next().label == static_cast<std::uint64_t>(abi::Envelope::READY));
     REQUIRE(w.services.set_fault("drv-serial", FaultPoint::start).has_value());
     const std::size_t processes = w.model.processes().size();
-    abi::Message driver = message(static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER), 14);
+    abi::Message driver = message(static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER), 14, 1, 0);
     driver.cap = module_slot("drv-serial");
     REQUIRE(w.model.call(deviced.endpoint_slot, driver, w.next_free) == KernelError::OK);
     CHECK(driver.label == static_cast<std::uint64_t>(erix::sim::kInjectedFailure));
@@ -1103,9 +1160,7 @@ TEST_CASE("fault points: spawn, start, handshake, not-ready and crash behave as 
   SECTION("probe faults") {
     const std::uint32_t procd_ep = w.procd_ready();
     REQUIRE(w.services.set_fault("phase0-probe", FaultPoint::not_ready).has_value());
-    abi::Message probe = message(static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE), 12);
-    probe.cap = module_slot("phase0-probe");
-    REQUIRE(w.model.call(procd_ep, probe, abi::kNoSlot) == KernelError::OK);
+    w.spawn_probe(procd_ep, 12, 7);
     const abi::Message m = w.next();
     CHECK(m.label == static_cast<std::uint64_t>(abi::Event::PROBE_COMPLETED));
     CHECK(m.words[1] == erix::sim::kProbeFailed);
@@ -1116,12 +1171,10 @@ TEST_CASE("fault points: spawn, start, handshake, not-ready and crash behave as 
   SECTION("probe crash: EXITED with the fault code, no completion") {
     const std::uint32_t procd_ep = w.procd_ready();
     REQUIRE(w.services.set_fault("phase0-probe", FaultPoint::crash).has_value());
-    abi::Message probe = message(static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE), 12);
-    probe.cap = module_slot("phase0-probe");
-    REQUIRE(w.model.call(procd_ep, probe, abi::kNoSlot) == KernelError::OK);
+    const World::Launched probe = w.spawn_probe(procd_ep, 12, 7);
     const abi::Message m = w.next();
     CHECK(m.label == static_cast<std::uint64_t>(abi::Event::EXITED));
-    CHECK(m.words[0] == probe.words[0]);
+    CHECK(m.words[0] == probe.pid);
     CHECK(m.words[1] == erix::sim::kCrashExitCode);
   }
   SECTION("unknown services and points are refused") {

@@ -248,6 +248,7 @@ void KernelModel::remove(Pid pid, std::uint32_t slot) {
   if (it == p.cspace.end()) return;
   const Cap cap = it->second;
   p.cspace.erase(it);
+  populated_by_.erase({pid, slot});
   if (cap.type == ObjectType::endpoint && (cap.rights & abi::RIGHT_RECEIVE) != 0 && pid != kRootdPid) {
     auto& holders = receivers_[cap.object];
     if (--holders[pid] == 0) holders.erase(pid);
@@ -533,6 +534,56 @@ KernelError KernelModel::cap(std::uint64_t op, std::uint64_t source_slot, std::u
   }
   const Cap copy{src->type, src->object, mask & src->rights, src->badge};
   install(target_pid, static_cast<std::uint32_t>(destination_slot), copy);
+  ++rootd_copies_[target_pid];
+  return KernelError::OK;
+}
+
+KernelError KernelModel::child_populate(Pid caller, std::uint32_t endpoint_slot, const abi::Message& request) {
+  constexpr auto kSys = abi::Syscall::CALL;
+  auto who = processes_.find(caller);
+  if (who == processes_.end() || who->second.state != ProcessState::running) {
+    return fail(kSys, KernelError::DENIED, fmt::format("child-populate from pid {}: not running", caller));
+  }
+  const Process& from = who->second;
+  const Cap* ep = from.cap_at(endpoint_slot);
+  const EndpointObject* object = ep != nullptr && ep->type == ObjectType::endpoint ? endpoint(ep->object) : nullptr;
+  if (object == nullptr || object->dedicated != rootd::EndpointKind::CHILD_POPULATE ||
+      (ep->rights & abi::RIGHT_SEND) == 0) {
+    return fail(kSys, KernelError::DENIED,
+                fmt::format("child-populate: slot {} of {} is no child-populate endpoint with SEND", endpoint_slot,
+                            from.name));
+  }
+  const auto decoded = protocol::decode_populate(request, abi::kChildPopulateLabel);
+  if (!decoded.ok()) return fail(kSys, KernelError::INVALID_ARGUMENT, "child-populate: malformed request");
+  const protocol::PopulateRequest& r = decoded.value();
+  if (r.op == abi::CapOp::COPY) {
+    return fail(kSys, KernelError::DENIED, fmt::format("child-populate by {}: CAP_COPY (8) is refused", from.name));
+  }
+  if (r.op != abi::CapOp::COPY_ATTENUATED) {
+    return fail(kSys, KernelError::UNKNOWN_OPERATION, fmt::format("child-populate: cap op {}", static_cast<unsigned>(r.op)));
+  }
+  auto child_it = processes_.find(r.child);
+  if (child_it == processes_.end() || child_it->second.parent != caller) {
+    return fail(kSys, KernelError::DENIED, fmt::format("child-populate: pid {} is no child of {}", r.child, from.name));
+  }
+  const Process& child = child_it->second;
+  if (!child.live()) return fail(kSys, KernelError::PEER_GONE, fmt::format("child-populate: pid {} is not live", r.child));
+  const Cap* src = from.cap_at(r.source);
+  if (src == nullptr) return fail(kSys, KernelError::INVALID_SLOT, fmt::format("child-populate: source slot {} empty", r.source));
+  if ((src->rights & abi::RIGHT_GRANT) == 0) {
+    return fail(kSys, KernelError::DENIED, fmt::format("child-populate: source slot {} lacks GRANT", r.source));
+  }
+  if (r.rights == 0 || (r.rights & ~abi::kAllRights) != 0 || (r.rights & ~src->rights) != 0) {
+    return fail(kSys, KernelError::DENIED, fmt::format("child-populate: rights {} of {}", rights_name(r.rights),
+                                                       rights_name(src->rights)));
+  }
+  if (r.destination == abi::kNullSlot || r.destination >= child.slot_count || child.cap_at(r.destination) != nullptr) {
+    return fail(kSys, KernelError::INVALID_SLOT,
+                fmt::format("child-populate: destination slot {} of pid {} not free", r.destination, r.child));
+  }
+  install(r.child, r.destination, Cap{src->type, src->object, r.rights, src->badge});
+  populated_by_[{r.child, r.destination}] = caller;
+  ++child_populates_;
   return KernelError::OK;
 }
 
@@ -705,9 +756,10 @@ void KernelModel::post_event(abi::Event event, Pid pid, std::uint64_t value) {
   post_to_root(protocol::encode(protocol::ProcessEvent{event, pid, value}));
 }
 
-Pid KernelModel::create_process(const Admitted& who, const Admission& how, ObjectId image_frame) {
+Pid KernelModel::create_process(const Admitted& who, const Admission& how, ObjectId image_frame, Pid parent) {
   Process p;
   p.pid = next_pid_++;
+  p.parent = parent;
   p.name = who.name;
   p.role = who.role;
   p.identity = how.identity;
@@ -769,6 +821,16 @@ const FrameObject* KernelModel::frame(ObjectId id) const {
 std::uint64_t KernelModel::calls_of(abi::Syscall syscall) const {
   auto it = calls_by_syscall_.find(static_cast<std::uint64_t>(syscall));
   return it == calls_by_syscall_.end() ? 0 : it->second;
+}
+
+Pid KernelModel::populated_by(Pid pid, std::uint32_t slot) const {
+  auto it = populated_by_.find({pid, slot});
+  return it == populated_by_.end() ? kNoPid : it->second;
+}
+
+std::uint64_t KernelModel::rootd_copies_into(Pid pid) const {
+  auto it = rootd_copies_.find(pid);
+  return it == rootd_copies_.end() ? 0 : it->second;
 }
 
 std::uint64_t KernelModel::kernel_ops_of(abi::KernelOp op) const {
@@ -858,6 +920,7 @@ std::string KernelModel::state_dump() const {
     if (p.ended_at.has_value()) out += fmt::format(" ended={}", *p.ended_at);
     if (p.destroyed_at.has_value()) out += fmt::format(" destroyed={}", *p.destroyed_at);
     if (p.exit_code.has_value()) out += fmt::format(" exit={}", *p.exit_code);
+    if (p.parent != kNoPid) out += fmt::format(" parent={}", p.parent);
     if (p.pager.has_value()) out += fmt::format(" pager={}", *p.pager);
     for (ObjectId f : p.mapped_frames) out += fmt::format(" mapped={}", f);
     out += '\n';
@@ -874,6 +937,7 @@ std::string KernelModel::state_dump() const {
     for (const auto& [pid, n] : holders) out += fmt::format("receiver endpoint={} pid={} caps={}\n", ep, pid, n);
   }
   for (const auto& [pid, held] : held_) out += fmt::format("held pid={} messages={}\n", pid, held.size());
+  for (const auto& [at, by] : populated_by_) out += fmt::format("populated pid={} slot={} by={}\n", at.first, at.second, by);
   for (const auto& [key, action] : agenda_) out += fmt::format("agenda at={} seq={}\n", key.at, key.seq);
   for (const auto& d : root_queue_) {
     out += fmt::format("queued at={} label={:#x} badge={:#x} w0={} w1={}\n", d.at, d.message.label, d.message.badge,

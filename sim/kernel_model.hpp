@@ -108,6 +108,7 @@ struct Process {
   std::string role;        // role name; empty when unknown
   std::uint64_t identity = 0;
   Launcher launcher = Launcher::boot;
+  Pid parent = kNoPid;  // the simulated process that made it (procd, deviced); kNoPid for kernel control
   ProcessState state = ProcessState::staged;
   ObjectId image_frame = 0;  // frame object it was created from (0 for rootd)
   std::uint32_t slot_count = kChildSlotCount;
@@ -311,8 +312,16 @@ class KernelModel {
   void post_to_root(const abi::Message& message);
   // A process event (rootd::protocol::ProcessEvent) for the root endpoint.
   void post_event(abi::Event event, Pid pid, std::uint64_t value);
-  // Creates a staged process (the caller has admitted it).
-  Pid create_process(const Admitted& who, const Admission& how, ObjectId image_frame);
+  // Creates a staged process (the caller has admitted it); `parent` is the
+  // simulated process that made it.
+  Pid create_process(const Admitted& who, const Admission& how, ObjectId image_frame, Pid parent = kNoPid);
+  // A simulated process's CALL on its child-populate endpoint (at
+  // `endpoint_slot` of its cspace; docs/kernel-abi.md): `request` is
+  // protocol::encode(PopulateRequest, abi::kChildPopulateLabel). Copies the
+  // cap at the request's source slot of the caller into a child the caller
+  // made, COPY_ATTENUATED only (CAP_COPY is DENIED). Like every syscall, a
+  // refused request changes nothing.
+  abi::KernelError child_populate(Pid caller, std::uint32_t endpoint_slot, const abi::Message& request);
   // Staged -> running (the caller has checked the state).
   void start_process(Pid pid);
   // Running -> exited with `code`; delivers EXITED. No-op unless running.
@@ -325,6 +334,9 @@ class KernelModel {
   const Process* process(Pid pid) const;
   const std::map<Pid, Process>& processes() const { return processes_; }
   const EndpointObject* endpoint(ObjectId id) const;
+  // The live process receiving on an endpoint, or kNoPid: where a simulated
+  // process's call on a cap it holds would go.
+  Pid receiver(ObjectId endpoint) const { return receiver_of(endpoint); }
   const FrameObject* frame(ObjectId id) const;
   std::uint32_t root_endpoint_slot() const { return root_slot_; }
   const std::vector<ReportLine>& reports() const { return reports_; }
@@ -332,6 +344,13 @@ class KernelModel {
   std::uint64_t kernel_calls() const { return kernel_calls_; }
   std::uint64_t calls_of(abi::Syscall syscall) const;
   std::uint64_t kernel_ops_of(abi::KernelOp op) const;
+  // Who put the cap at (pid, slot) there through child-populate; kNoPid when
+  // it came another way (or the slot is empty).
+  Pid populated_by(Pid pid, std::uint32_t slot) const;
+  std::uint64_t child_populates() const { return child_populates_; }
+  // Attenuated copies rootd made into `pid`'s cspace (through a process cap
+  // or an install grant).
+  std::uint64_t rootd_copies_into(Pid pid) const;
   bool parked() const { return parked_; }
   // A WAIT or CALL that could never complete: rootd would block forever.
   bool hung() const { return !hung_reason_.empty(); }
@@ -416,6 +435,9 @@ class KernelModel {
   std::map<std::uint64_t, std::uint64_t> ops_;
   bool parked_ = false;
   std::string hung_reason_;
+  std::map<std::pair<Pid, std::uint32_t>, Pid> populated_by_;
+  std::uint64_t child_populates_ = 0;
+  std::map<Pid, std::uint64_t> rootd_copies_;
 };
 
 // Human-readable names for diagnostics and the audit.

@@ -8,6 +8,7 @@
 #include "rootd/authority.hpp"
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
+#include "rootd/profiles.hpp"
 #include "rootd/roles.hpp"
 
 namespace erix::sim {
@@ -144,6 +145,17 @@ class ChildRules {
       out.why = fmt::format("refused by authorize(): {}", rootd::reason_name(c.reason));
       return out;
     }
+    // A driver's cspace is written by the deviced that started it, through
+    // child-populate, and by nobody else (rootd included).
+    if (r->launch == rootd::LaunchPath::DEVICED) {
+      const Pid by = model_.populated_by(p.pid, slot);
+      const Process* deviced = model_.process(by);
+      if (by == kNoPid || by != p.parent || deviced == nullptr || deviced->role != "deviced") {
+        out.why = "a driver's cap that its deviced did not populate through child-populate";
+        return out;
+      }
+      source += fmt::format(", populated by {} via child-populate", deviced->name);
+    }
     out.rule = LedgerRule{std::string(r->name), row_text(t), source, ceiling(*r, t)};
     return out;
   }
@@ -159,6 +171,19 @@ class ChildRules {
       if (f->boot_image) {
         t.authority = AuthorityKind::IMAGE_FRAME;
         source = "handoff: boot image frame";
+        return std::nullopt;
+      }
+      // A profile module its consumer receives read-only, when the profile
+      // lists it.
+      for (std::size_t g = 0; g < rootd::kModuleGrantCount; ++g) {
+        const rootd::ModuleGrant& grant = rootd::kModuleGrants[g];
+        if (grant.module != f->module || grant.consumer != r.id || t.local_slot != grant.local_slot) continue;
+        if (!rootd::profile_lists_module(config_->profile(), grant.module)) {
+          return fmt::format("module {}: profile {} does not read it", f->module, config_->profile());
+        }
+        t.authority = AuthorityKind::PROFILE_MODULE;
+        t.peer = static_cast<std::uint16_t>(g);
+        source = fmt::format("handoff: module {} frame (profile {})", f->module, config_->profile());
         return std::nullopt;
       }
       // A module frame: carried to the launcher of the service it images.
@@ -237,6 +262,7 @@ class ChildRules {
       case AuthorityKind::PEER_ENDPOINT:
       case AuthorityKind::STORAGE_ENDPOINT:
       case AuthorityKind::CARRIED_IMAGE_FRAME: row += fmt::format(" {}", config_->service(t.peer).name); break;
+      case AuthorityKind::PROFILE_MODULE: row += fmt::format(" {}", rootd::kModuleGrants[t.peer].module); break;
       case AuthorityKind::SERVICE_ENDPOINT:
       case AuthorityKind::IMAGE_FRAME: break;
     }
@@ -251,6 +277,7 @@ class ChildRules {
       case AuthorityKind::PEER_ENDPOINT:
       case AuthorityKind::STORAGE_ENDPOINT: return rootd::kPeerRights;
       case AuthorityKind::CARRIED_IMAGE_FRAME: return rootd::kCarriedImageRights;
+      case AuthorityKind::PROFILE_MODULE: return rootd::kProfileModuleRights;
     }
     return 0;
   }

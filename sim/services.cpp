@@ -48,6 +48,8 @@ std::string_view fault_point_name(FaultPoint point) {
     case FaultPoint::handshake: return "handshake";
     case FaultPoint::not_ready: return "not-ready";
     case FaultPoint::crash: return "crash";
+    case FaultPoint::refuse_probe: return "refuse-probe";
+    case FaultPoint::plain_copy: return "plain-copy";
   }
   return "?";
 }
@@ -83,6 +85,8 @@ std::string_view complaint_name(Complaint complaint) {
     case Complaint::transfer_count_mismatch: return "transfer-count-mismatch";
     case Complaint::transfer_digest_mismatch: return "transfer-digest-mismatch";
     case Complaint::malformed_envelope: return "malformed-envelope";
+    case Complaint::module_missing: return "module-missing";
+    case Complaint::module_wrong: return "module-wrong";
   }
   return "?";
 }
@@ -117,8 +121,9 @@ Expected<void, std::string> Services::add(ServiceSpec spec) {
   if (spec.name.empty()) return unexpected(std::string("service with an empty name"));
   if (find(spec.name) != nullptr) return unexpected(fmt::format("service {} registered twice", spec.name));
   if (spec.image.empty()) spec.image = spec.name;
-  records_.push_back(ServiceRecord{std::move(spec), false, kNoPid, std::nullopt, std::nullopt, Answer::none,
-                                   std::nullopt});
+  ServiceRecord record;
+  record.spec = std::move(spec);
+  records_.push_back(std::move(record));
   return {};
 }
 
@@ -221,7 +226,8 @@ KernelError Services::before_start(Pid pid) {
   return KernelError::OK;
 }
 
-KernelError Services::spawn(Launcher launcher, const Cap& image, std::uint64_t identity, bool start, Pid& out) {
+KernelError Services::spawn(Launcher launcher, const Cap& image, std::uint64_t identity, bool start,
+                            bool start_fault_here, Pid parent, Pid& out) {
   const FrameObject* f = model_.frame(image.object);
   const Admission how{launcher, f != nullptr ? f->module : std::string(), identity};
   const std::size_t i = match(how);
@@ -229,12 +235,12 @@ KernelError Services::spawn(Launcher launcher, const Cap& image, std::uint64_t i
     records_[i].answer = Answer::spawn_failed;
     return kInjectedFailure;
   }
-  if (start && i != kNone && records_[i].spec.has_fault(FaultPoint::start)) {
+  if (start_fault_here && i != kNone && records_[i].spec.has_fault(FaultPoint::start)) {
     records_[i].answer = Answer::start_failed;
     return kInjectedFailure;
   }
   const Admitted who = admitted_as(records_, i, how);
-  out = model_.create_process(who, how, image.object);
+  out = model_.create_process(who, how, image.object, parent);
   on_created(out, who);
   if (start) model_.start_process(out);
   return KernelError::OK;
@@ -291,6 +297,14 @@ std::optional<Complaint> Services::check_envelope(Pid pid, ObjectId endpoint, co
     const FrameObject* f = frame->type == ObjectType::frame ? model_.frame(frame->object) : nullptr;
     if (f == nullptr || !f->boot_image || (frame->rights & abi::RIGHT_READ) == 0) return Complaint::image_frame_wrong;
   }
+  for (const std::string& module : rec->spec.modules) {
+    const rootd::ModuleGrant* grant = nullptr;
+    for (const rootd::ModuleGrant& g : rootd::kModuleGrants) grant = g.module == module ? &g : grant;
+    const Cap* cap = grant != nullptr ? p->cap_at(grant->local_slot) : nullptr;
+    if (cap == nullptr) return Complaint::module_missing;
+    const FrameObject* f = cap->type == ObjectType::frame ? model_.frame(cap->object) : nullptr;
+    if (f == nullptr || f->module != module || cap->rights != abi::RIGHT_READ) return Complaint::module_wrong;
+  }
   for (const auto& [slot, cap] : p->cspace) {
     if (slot != abi::kServiceEndpointLocalSlot && !role->window.contains(slot)) return Complaint::outside_window;
   }
@@ -311,6 +325,13 @@ void Services::on_message(Pid receiver, ObjectId endpoint, const abi::Message& m
   ServiceRecord* rec = mutable_record(receiver);
   if (rec != nullptr && !rec->envelope_at.has_value()) rec->envelope_at = model_.now();
   const Tick at = model_.now() + latency_of(receiver);
+  if (model_.process(receiver)->launcher == Launcher::probe) {
+    // A probe judges its envelope now and reports once it has run.
+    const std::optional<Complaint> envelope =
+        seen > 1 ? std::optional<Complaint>(Complaint::duplicate_envelope) : check_envelope(receiver, endpoint, message);
+    model_.schedule(at, [this, receiver, envelope] { complete_probe(receiver, envelope); });
+    return;
+  }
 
   Answer kind = Answer::ready;
   std::optional<Complaint> complaint;
@@ -401,7 +422,7 @@ CallReply Services::procd_call(Pid procd, const abi::Message& message, const std
     const Process* p = model_.process(request.pid);
     if (p == nullptr || p->pid == kRootdPid) return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
     if (p->state == ProcessState::destroyed) return CallReply{reply_error(KernelError::PEER_GONE), std::nullopt};
-    if (p->launcher != Launcher::procd || p->state != ProcessState::staged) {
+    if ((p->launcher != Launcher::procd && p->launcher != Launcher::probe) || p->state != ProcessState::staged) {
       return CallReply{reply_error(KernelError::DENIED), std::nullopt};
     }
     if (const KernelError e = before_start(p->pid); e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
@@ -412,37 +433,109 @@ CallReply Services::procd_call(Pid procd, const abi::Message& message, const std
   if (!carried.has_value() || !is_image_frame(*carried)) {
     return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
   }
+  // A probe is staged like any procd launch: rootd copies its transfers
+  // through the grant, starts it and delivers its envelope.
   const bool probe = request.op == static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
   Pid pid = kNoPid;
-  const KernelError e = spawn(probe ? Launcher::probe : Launcher::procd, *carried, request.identity, probe, pid);
+  const KernelError e =
+      spawn(probe ? Launcher::probe : Launcher::procd, *carried, request.identity, false, false, procd, pid);
   if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
-  CallReply reply{protocol::encode(protocol::LaunchReply{pid, abi::kNoSlot}), std::nullopt};
-  if (probe) {
-    model_.schedule(model_.now() + latency_of(pid), [this, pid] { complete_probe(pid); });
-  } else {
-    reply.cap = Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0};
-  }
-  return reply;
-}
-
-CallReply Services::deviced_call(Pid deviced, const abi::Message& message, const std::optional<Cap>& carried) {
-  if (record_of(deviced)->answer != Answer::ready) return CallReply{reply_error(KernelError::DENIED), std::nullopt};
-  if (message.label != static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)) {
-    return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
-  }
-  const auto decoded = protocol::decode_launch_request(message);
-  if (!decoded.ok() || !carried.has_value() || !is_image_frame(*carried)) {
-    return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
-  }
-  Pid pid = kNoPid;
-  const KernelError e = spawn(Launcher::deviced, *carried, decoded.value().identity, true, pid);
-  if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
-  driver_launcher_[pid] = deviced;
   return CallReply{protocol::encode(protocol::LaunchReply{pid, abi::kNoSlot}),
                    Cap{ObjectType::install_grant, pid, kInstallGrantRights, 0}};
 }
 
-void Services::complete_probe(Pid pid) {
+CallReply Services::deviced_call(Pid deviced, const abi::Message& message, const std::optional<Cap>& carried) {
+  if (record_of(deviced)->answer != Answer::ready) return CallReply{reply_error(KernelError::DENIED), std::nullopt};
+  if (message.label == static_cast<std::uint64_t>(abi::DevicedOp::POPULATE_DRIVER)) {
+    return populate_driver(deviced, message);
+  }
+  if (message.label != static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)) {
+    return CallReply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
+  }
+  const auto decoded = protocol::decode_launch_request(message);
+  if (!decoded.ok() || !carried.has_value() || !is_image_frame(*carried) || decoded.value().transfer_count == 0) {
+    return CallReply{reply_error(KernelError::INVALID_ARGUMENT), std::nullopt};
+  }
+  Pid pid = kNoPid;
+  const KernelError e = spawn(Launcher::deviced, *carried, decoded.value().identity, false, true, deviced, pid);
+  if (e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
+  driver_launcher_[pid] = deviced;
+  populating_[pid] = Population{decoded.value().transfer_count, decoded.value().digest, 0};
+  // No grant: only deviced writes a driver's cspace.
+  return CallReply{protocol::encode(protocol::LaunchReply{pid, abi::kNoSlot}), std::nullopt};
+}
+
+CallReply Services::populate_driver(Pid deviced, const abi::Message& message) {
+  auto reply = [](KernelError e) { return CallReply{reply_error(e), std::nullopt}; };
+  const auto decoded = protocol::decode_populate(message, static_cast<std::uint64_t>(abi::DevicedOp::POPULATE_DRIVER));
+  // deviced gives away only what rootd staged for the driver, never its own caps.
+  if (!decoded.ok() || decoded.value().source != rootd::kPopulateStagingSlot ||
+      decoded.value().op != abi::CapOp::COPY_ATTENUATED) {
+    return reply(KernelError::INVALID_ARGUMENT);
+  }
+  const protocol::PopulateRequest& r = decoded.value();
+  auto population = populating_.find(r.child);
+  if (population == populating_.end() || driver_launcher_[r.child] != deviced) {
+    model_.drop_cap(deviced, r.source);
+    return reply(KernelError::DENIED);
+  }
+  protocol::PopulateRequest copy = r;
+  const ServiceRecord* driver = record_of(r.child);
+  if (driver != nullptr && driver->spec.has_fault(FaultPoint::plain_copy)) copy.op = abi::CapOp::COPY;
+  const KernelError e = model_.child_populate(deviced, rootd::endpoint_info(rootd::EndpointKind::CHILD_POPULATE).local_slot,
+                                              protocol::encode(copy, abi::kChildPopulateLabel));
+  // Populated or not, the staged cap is not deviced's to keep.
+  model_.drop_cap(deviced, r.source);
+  if (e != KernelError::OK) return reply(e);
+  if (++population->second.populated < population->second.count) return reply(KernelError::OK);
+  // The envelope is complete: the driver holds exactly what rootd said, or
+  // it is not started.
+  const Population done = population->second;
+  populating_.erase(population);
+  const Process* child = model_.process(r.child);
+  if (child->cspace.size() != done.count || transfer_digest(child->cspace) != done.digest) {
+    return reply(KernelError::DENIED);
+  }
+  model_.start_process(r.child);
+  return reply(KernelError::OK);
+}
+
+std::string Services::exercise(Pid probe, ServiceRecord& rec) {
+  const rootd::Role* role = rootd::find_role(rec.spec.role);
+  if (role == nullptr || role->launch != rootd::LaunchPath::PROBE) return "not a probe role";
+  const Process* p = model_.process(probe);
+  rootd::RoleSet answered;
+  for (const auto& [slot, cap] : p->cspace) {
+    if (slot < rootd::kFirstPeerLocalSlot || slot >= rootd::kFirstPeerLocalSlot + role->max_peers) continue;
+    if (cap.type != ObjectType::endpoint || (cap.rights & abi::RIGHT_SEND) == 0) {
+      return fmt::format("slot {}: no endpoint it can call", slot);
+    }
+    const Pid callee = model_.receiver(cap.object);
+    const ServiceRecord* target = record_of(callee);
+    const Process* q = model_.process(callee);
+    if (target == nullptr || q == nullptr || q->state != ProcessState::running) {
+      return fmt::format("slot {}: nobody running answers", slot);
+    }
+    if (target->answer != Answer::ready || target->spec.has_fault(FaultPoint::refuse_probe)) {
+      return fmt::format("slot {}: {} refused the call", slot, target->spec.name);
+    }
+    // The callee answers with its role; the probe checks it is one it
+    // exercises, and only once.
+    const rootd::Role* callee_role = rootd::find_role(target->spec.role);
+    if (callee_role == nullptr || !role->private_peers.has(callee_role->id) || answered.has(callee_role->id)) {
+      return fmt::format("slot {}: {} answered as {}, not a service it probes", slot, target->spec.name,
+                         target->spec.role);
+    }
+    answered = answered.with(callee_role->id);
+    rec.probed.push_back(target->spec.name);
+  }
+  for (const rootd::Role& r : rootd::kRoles) {
+    if (role->private_peers.has(r.id) && !answered.has(r.id)) return fmt::format("{} was not reached", r.name);
+  }
+  return {};
+}
+
+void Services::complete_probe(Pid pid, std::optional<Complaint> envelope) {
   const Process* p = model_.process(pid);
   if (p == nullptr || p->state != ProcessState::running) return;
   ServiceRecord* rec = mutable_record(pid);
@@ -465,9 +558,14 @@ void Services::complete_probe(Pid pid) {
     model_.exit_process(pid, kExitClean);
     return;
   }
-  const rootd::Role* role = rec != nullptr ? rootd::find_role(rec->spec.role) : nullptr;
-  const bool passed = role != nullptr && role->launch == rootd::LaunchPath::PROBE &&
-                      !rec->spec.has_fault(FaultPoint::not_ready);
+  std::string failure = "not a registered probe";
+  if (rec != nullptr) {
+    failure = envelope.has_value() ? fmt::format("envelope: {}", complaint_name(*envelope))
+              : rec->spec.has_fault(FaultPoint::not_ready) ? std::string("injected fault")
+                                                           : exercise(pid, *rec);
+    rec->probe_failure = failure;
+  }
+  const bool passed = failure.empty();
   note(passed ? Answer::probe_passed : Answer::probe_failed);
   model_.post_to_root(
       protocol::encode(protocol::ProcessEvent{abi::Event::PROBE_COMPLETED, pid, passed ? kProbePassed : kProbeFailed}));

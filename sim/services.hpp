@@ -6,12 +6,25 @@
 //   holds what its role needs (the role table of include/rootd/roles.hpp),
 //   NOT_READY with a Complaint in w0 otherwise.
 // - procd serves CREATE_STAGED_PROCESS, START_STAGED_PROCESS and SPAWN_PROBE
-//   by CALL once it has answered READY; deviced serves START_DRIVER. Both
-//   answer at once (a CALL takes no simulated time).
-// - The probe (a service whose process was made by SPAWN_PROBE) gets no
-//   envelope: `latency` ticks after it starts it delivers PROBE_COMPLETED
-//   and exits (EXITED follows, code 0 when it passed), so that rootd can
-//   destroy it at once.
+//   by CALL once it has answered READY; deviced serves START_DRIVER and
+//   POPULATE_DRIVER. Both answer at once (a CALL takes no simulated time).
+// - deviced stages a driver at START_DRIVER (remembering the envelope's
+//   transfer count and digest) and gives rootd no grant. For each
+//   POPULATE_DRIVER it copies the cap rootd staged at
+//   rootd::kPopulateStagingSlot into the driver through the kernel's
+//   child-populate (KernelModel::child_populate, from its child-populate
+//   endpoint at its local slot 2304) and drops the staged cap whatever
+//   happened; after the last it checks the driver holds exactly the envelope
+//   (count and digest) and starts it.
+// - The probe (a service whose process was made by SPAWN_PROBE, staged, then
+//   started by START_STAGED_PROCESS) checks its envelope like any service,
+//   and `latency` ticks after it came calls every service its peer caps
+//   reach: each must be a running, READY service that answers with its role,
+//   and every private peer role of the probe's row (memd, vspaced, pagerd,
+//   procd for phase0-probe) must answer once. It then delivers
+//   PROBE_COMPLETED (0 when all of that held) and exits (EXITED follows, code
+//   0 when it passed), so that rootd can destroy it at once. It never sends
+//   an answer.
 // - When a driver answers READY, deviced reports `ERIX_DEVICED:READY:<NAME>`
 //   with the driver's service name in rootd's marker form (upper case, '-'
 //   as '_'), so both lines name a driver the same way.
@@ -41,9 +54,12 @@ enum class FaultPoint : std::uint8_t {
   handshake,  // the answer carries a label that is neither READY nor NOT_READY
   not_ready,  // the answer is NOT_READY(injected_fault)
   crash,      // instead of answering, the process exits with kCrashExitCode (EXITED is delivered)
+  refuse_probe,  // it boots, but refuses the probe's call (the probe then reports failure)
+  plain_copy,    // a driver: deviced populates it with CAP_COPY, which the kernel refuses
 };
-inline constexpr std::size_t kFaultPointCount = 5;
-std::string_view fault_point_name(FaultPoint point);  // "spawn", "start", "handshake", "not-ready", "crash"
+inline constexpr std::size_t kFaultPointCount = 7;
+// "spawn", "start", "handshake", "not-ready", "crash", "refuse-probe", "plain-copy"
+std::string_view fault_point_name(FaultPoint point);
 std::optional<FaultPoint> parse_fault_point(std::string_view text);
 
 // The error an injected spawn or start fault makes the call reply with.
@@ -82,6 +98,8 @@ enum class Complaint : std::uint64_t {
   transfer_digest_mismatch = 20, // w5 differs from the digest of what it holds
   malformed_envelope = 21,       // protocol::decode_deliver refuses it (a field beyond its width,
                                  //   a reversed window, a carried cap)
+  module_missing = 22,           // a profile module it consumes is not at its grant slot
+  module_wrong = 23,             // not that module's frame, or with rights other than READ
 };
 std::string_view complaint_name(Complaint complaint);
 
@@ -95,6 +113,9 @@ struct ServiceSpec {
   std::string role;   // a role of include/rootd/roles.hpp
   std::string image;  // boot module holding its image
   std::optional<std::uint64_t> identity;  // when set, creation matches on it first
+  // Profile modules it consumes (rootd::kModuleGrants rows its role and the
+  // profile select): each must arrive read-only at the row's slot.
+  std::vector<std::string> modules;
   Tick latency = kDefaultLatency;
   std::uint32_t faults = 0;  // bit (1 << FaultPoint)
 
@@ -123,6 +144,10 @@ struct ServiceRecord {
   std::optional<Tick> answered_at;
   Answer answer = Answer::none;
   std::optional<Complaint> complaint;  // of a NOT_READY answer
+  // A probe: the services that answered its calls, in call order, and why it
+  // failed (empty when it passed or has not run).
+  std::vector<std::string> probed;
+  std::string probe_failure;
 };
 
 class Services final : public ProcessBehaviour {
@@ -169,16 +194,28 @@ class Services final : public ProcessBehaviour {
   CallReply deviced_call(Pid deviced, const abi::Message& message, const std::optional<Cap>& carried);
   // Admits and creates a process for a procd / deviced request; on failure
   // returns the error and creates nothing.
-  abi::KernelError spawn(Launcher launcher, const Cap& image, std::uint64_t identity, bool start, Pid& out);
+  // `start`: start it at once; `start_fault_here`: an injected start fault
+  // fails this call (START_DRIVER counts as both create and start).
+  abi::KernelError spawn(Launcher launcher, const Cap& image, std::uint64_t identity, bool start,
+                         bool start_fault_here, Pid parent, Pid& out);
+  CallReply populate_driver(Pid deviced, const abi::Message& message);
   // Runs at the answer's tick: posts it unless the process stopped meanwhile.
   void answer(Pid pid, const abi::Message& reply, Answer kind, std::optional<Complaint> complaint);
-  void complete_probe(Pid pid);
+  void complete_probe(Pid pid, std::optional<Complaint> envelope);
+  // The probe's calls through its peer caps; a failure text, empty on pass.
+  std::string exercise(Pid probe, ServiceRecord& rec);
 
   KernelModel& model_;
   std::vector<ServiceRecord> records_;
   std::map<Pid, std::size_t> by_pid_;
   std::map<Pid, std::uint32_t> envelopes_;  // envelopes received per process
   std::map<Pid, Pid> driver_launcher_;      // driver -> the deviced that started it
+  struct Population {
+    std::uint32_t count = 0;  // the envelope's transfers
+    std::uint64_t digest = 0;
+    std::uint32_t populated = 0;
+  };
+  std::map<Pid, Population> populating_;  // staged drivers deviced is populating
 };
 
 }  // namespace erix::sim

@@ -55,6 +55,12 @@ void read_services(SystemConfig& config) {
     spec.role = std::string(s.role);
     spec.image = std::string(s.image);
     spec.identity = i;  // rootd's envelope identity is the config index
+    for (const rootd::ModuleGrant& g : rootd::kModuleGrants) {
+      const rootd::Role* r = rootd::find_role(s.role);
+      if (r != nullptr && r->id == g.consumer && rootd::profile_lists_module(view->profile(), g.module)) {
+        spec.modules.emplace_back(g.module);
+      }
+    }
     config.services.push_back(std::move(spec));
   }
   // The order plan is several hundred KiB: never on the stack.

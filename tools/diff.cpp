@@ -24,6 +24,7 @@ std::string target_of(const bcfg::View& view, const rootd::Transfer& t) {
     case AuthorityKind::DEDICATED_ENDPOINT: return std::string(rootd::endpoint_info(t.endpoint).name);
     case AuthorityKind::IMAGE_FRAME: return "boot-image";
     case AuthorityKind::CARRIED_IMAGE_FRAME: return std::string(view.service(t.peer).image);
+    case AuthorityKind::PROFILE_MODULE: return std::string(rootd::kModuleGrants[t.peer].module);
   }
   return "?";
 }

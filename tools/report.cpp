@@ -53,6 +53,9 @@ std::string source_text(const bcfg::View& view, const rootd::Transfer& t, bool s
       return fmt::format("slot {} (boot image frame)", t.source_slot);
     case AuthorityKind::CARRIED_IMAGE_FRAME:
       return fmt::format("{}'s image frame (module {})", view.service(t.peer).name, view.service(t.peer).image);
+    case AuthorityKind::PROFILE_MODULE:
+      if (symbolic) return fmt::format("the handoff's module {} frame", rootd::kModuleGrants[t.peer].module);
+      return fmt::format("slot {} (module {} frame)", t.source_slot, rootd::kModuleGrants[t.peer].module);
   }
   return "?";
 }
@@ -120,6 +123,12 @@ std::string write_plan(std::string_view file, const bcfg::View& view, const Plan
     const bcfg::Service s = view.service(i);
     out += fmt::format("\n  {} (role {}; primary control slot {}; window {}..{})\n", s.name, s.role,
                        e.primary_slot, e.window.first, e.window.end() - 1);
+    // rootd never writes a driver's cspace: each row goes through deviced.
+    if (const rootd::Role* r = plan.role_at(i); r != nullptr && r->launch == rootd::LaunchPath::DEVICED) {
+      out += fmt::format("    populated by deviced via child-populate: each row staged at deviced's slot {}, then\n"
+                         "    copied into {} and dropped\n",
+                         rootd::kPopulateStagingSlot, s.name);
+    }
     out += fmt::format("    {:>5}  {:<18}  {:<18}  {}\n", "local", "authority", "rights",
                        "source in rootd");
     for (const rootd::Transfer& t : set.transfers_of(i)) {

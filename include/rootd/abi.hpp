@@ -124,10 +124,23 @@ enum class ProcdOp : std::uint64_t {
 
 // deviced operations: CALL on deviced's service endpoint once deviced is READY.
 enum class DevicedOp : std::uint64_t {
-  START_DRIVER = 0x30,  // cap = image frame, w0 = identity
-                        //   reply w0 = pid, cap = startup-cap install grant; the
-                        //   driver runs and waits for its envelope
+  START_DRIVER = 0x30,     // cap = image frame, w0 = identity, w1 = transfer count,
+                           //   w2 = transfer digest (the driver's envelope);
+                           //   reply w0 = pid, no cap: the driver is staged
+  POPULATE_DRIVER = 0x31,  // w0 = driver pid, w1 = deviced's staging slot,
+                           //   w2 = driver's local slot, w3 = rights, w4 = CapOp;
+                           //   deviced copies the staged cap into the driver through
+                           //   its child-populate endpoint and drops it; after the
+                           //   envelope's last transfer it starts the driver
 };
+
+// The kernel's child-populate operation: CALL on the dedicated
+// child-populate endpoint (EndpointKind::CHILD_POPULATE, SEND only, held by
+// deviced). w0 = child pid, w1 = source slot in the caller's cspace,
+// w2 = destination slot in the child's, w3 = rights, w4 = CapOp; only
+// COPY_ATTENUATED is served (CAP_COPY is DENIED), and only into a child the
+// caller started.
+inline constexpr std::uint64_t kChildPopulateLabel = 0x60;
 
 // Process events delivered on the root endpoint with kEventBadge.
 enum class Event : std::uint64_t {

@@ -25,6 +25,9 @@
 //                       kCarriedImageRights; only the role that launches the service's
 //                       role (launcher_role), in kCarriedImageWindow. The launcher picks
 //                       the slot: rootd, which cannot know it, names abi::kNoSlot.
+//   PROFILE_MODULE      a boot module's frame the profile lists, to the role of its
+//                       kModuleGrants row (peer = the row), at the row's slot, at most
+//                       kProfileModuleRights (READ): never WRITE or EXECUTE.
 // Anything else is ambient authority and refused.
 #pragma once
 
@@ -49,8 +52,9 @@ enum class AuthorityKind : std::uint8_t {
   PEER_ENDPOINT = 3,
   STORAGE_ENDPOINT = 4,
   CARRIED_IMAGE_FRAME = 5,
+  PROFILE_MODULE = 6,
 };
-inline constexpr std::size_t kAuthorityKindCount = 6;
+inline constexpr std::size_t kAuthorityKindCount = 7;
 
 constexpr std::string_view authority_kind_name(AuthorityKind k) {
   switch (k) {
@@ -60,6 +64,7 @@ constexpr std::string_view authority_kind_name(AuthorityKind k) {
     case AuthorityKind::PEER_ENDPOINT: return "peer-endpoint";
     case AuthorityKind::STORAGE_ENDPOINT: return "storage-endpoint";
     case AuthorityKind::CARRIED_IMAGE_FRAME: return "carried-image-frame";
+    case AuthorityKind::PROFILE_MODULE: return "profile-module";
   }
   return "unknown";
 }
@@ -72,7 +77,8 @@ struct Transfer {
   std::uint32_t source_slot = 0;    // in rootd's cspace
   std::uint32_t rights = 0;         // abi::Rights mask of the copy
   std::uint32_t source_rights = 0;  // rights rootd holds on the source cap
-  std::uint16_t peer = 0;           // service owning the endpoint (SERVICE/PEER/STORAGE); launched (CARRIED)
+  std::uint16_t peer = 0;           // service owning the endpoint (SERVICE/PEER/STORAGE); launched (CARRIED);
+                                    // the kModuleGrants row (PROFILE_MODULE)
   AuthorityKind authority = AuthorityKind::SERVICE_ENDPOINT;
   EndpointKind endpoint = EndpointKind::DRIVER_LIFECYCLE;  // DEDICATED_ENDPOINT only
   RoleId peer_role = RoleId::MEMD;                         // PEER/STORAGE; the launched role (CARRIED)
@@ -105,9 +111,11 @@ constexpr Check authorize(const Role& r, const Transfer& t) {
   if (t.rights == 0) return Error{Reason::TRANSFER_RIGHTS_EMPTY, 0};
   if (!rights_within(t.rights, t.source_rights)) return Error{Reason::TRANSFER_RIGHTS_EXCEED_SOURCE, 0};
   // The service endpoint sits at its fixed low slot, outside every window;
-  // carried frames land in the launcher's receive window.
+  // carried frames land in the launcher's receive window; a profile module's
+  // one slot is inside its consumer's window (roles.hpp), so another role is
+  // refused as not authorized, which names the cause.
   if (t.authority != AuthorityKind::SERVICE_ENDPOINT && t.authority != AuthorityKind::CARRIED_IMAGE_FRAME &&
-      !r.window.contains(t.local_slot)) {
+      t.authority != AuthorityKind::PROFILE_MODULE && !r.window.contains(t.local_slot)) {
     return Error{Reason::TRANSFER_OUTSIDE_WINDOW, 0};
   }
 
@@ -158,6 +166,13 @@ constexpr Check authorize(const Role& r, const Transfer& t) {
       allowed = kCarriedImageRights;
       break;
     }
+    case AuthorityKind::PROFILE_MODULE:
+      if (t.peer >= kModuleGrantCount || kModuleGrants[t.peer].consumer != r.id) {
+        return Error{Reason::TRANSFER_MODULE_NOT_AUTHORIZED, 0};
+      }
+      if (t.local_slot != kModuleGrants[t.peer].local_slot) return Error{Reason::TRANSFER_MODULE_SLOT_MISMATCH, 0};
+      allowed = kProfileModuleRights;
+      break;
   }
   if (!rights_within(t.rights, allowed)) return Error{Reason::TRANSFER_RIGHTS_EXCEED_RULE, 0};
   return kOk;

@@ -257,6 +257,7 @@ struct Core {
       st.services[s].remaining = static_cast<std::uint16_t>(st.plan.order.dependency_count(s));
       std::uint16_t& waiting = st.module_waiting[service_plan(s).image_module];
       if (waiting != kModuleKept) ++waiting;
+      for_granted_modules(static_cast<std::uint16_t>(s), [](std::uint16_t& w) { ++w; });
     }
     for (std::size_t m = 0; m < handoff.module_count(); ++m) modules_due += st.module_waiting[m] == 0 ? 1 : 0;
     queue_head = queue_tail = 0;
@@ -278,10 +279,23 @@ struct Core {
     }
     std::uint16_t& waiting = st.module_waiting[service_plan(s).image_module];
     if (waiting != kModuleKept && waiting > 0 && --waiting == 0) ++modules_due;
+    for_granted_modules(s, [this](std::uint16_t& w) {
+      if (w > 0 && --w == 0) ++modules_due;
+    });
     const OrderPlan& order = st.plan.order;
     for (std::uint32_t e = order.dependent_start[s]; e < order.dependent_start[s + 1]; ++e) {
       const std::uint16_t d = order.dependents[e];
       if (--st.services[d].remaining == 0) enqueue(d);
+    }
+  }
+  // A profile module granted to service s (envelope.hpp) is consumed by it
+  // like an image: its frame stays until s is READY.
+  template <class F>
+  constexpr void for_granted_modules(std::uint16_t s, F&& f) {
+    for (const ModuleGrant& g : kModuleGrants) {
+      if (g.consumer != plan().role_of(s).id || !profile_lists_module(cfg.profile(), g.module)) continue;
+      const std::size_t m = handoff.find_module(g.module);
+      if (m < handoff.module_count() && st.module_waiting[m] != kModuleKept) f(st.module_waiting[m]);
     }
   }
   constexpr void mark_started(std::uint16_t s) {

@@ -5,9 +5,17 @@
 //   procd       endpoint, procd CREATE_STAGED_PROCESS carrying the image frame
 //               (authorized like any transfer; install grant back),
 //               transfers through the grant, procd START_STAGED_PROCESS, DELIVER
+//   probe       as procd, with SPAWN_PROBE for CREATE_STAGED_PROCESS
+//               (boot_probe.hpp runs it once every other service is READY)
 //   deviced     endpoint, deviced START_DRIVER carrying the image frame
-//               (authorized; deviced starts it; install
-//               grant back), transfers through the grant, DELIVER
+//               (authorized) and the driver's envelope (transfer count and
+//               digest); deviced stages the driver and gives rootd no grant:
+//               rootd never writes a driver's cspace. Per transfer,
+//               authorized against the driver's role: CAP COPY_ATTENUATED
+//               into deviced at kPopulateStagingSlot, then deviced
+//               POPULATE_DRIVER, which copies it on through deviced's
+//               child-populate endpoint and drops it; after the last one
+//               deviced starts the driver. DELIVER
 //
 // Each step emits one action and judges its outcome on the next run. The
 // service's envelope is synthesized again into the launch buffer: the set
@@ -76,7 +84,17 @@ class LaunchUnit {
   }
 
  private:
-  enum class Step : std::uint8_t { CREATE_ENDPOINT, CREATE_PROCESS, REGISTER_PAGER, MAP_FRAME, TRANSFER, START, DELIVER };
+  enum class Step : std::uint8_t {
+    CREATE_ENDPOINT,
+    CREATE_PROCESS,
+    REGISTER_PAGER,
+    MAP_FRAME,
+    TRANSFER,
+    STAGE,     // driver: one transfer into deviced's staging slot
+    POPULATE,  // driver: deviced copies it on and drops it
+    START,
+    DELIVER
+  };
 
   constexpr const ServicePlan& plan(const Core<Variant, N>& c) const { return c.service_plan(service_); }
   constexpr std::uint32_t launcher_endpoint(const Core<Variant, N>& c) const {
@@ -97,10 +115,20 @@ class LaunchUnit {
         }
         if (p.launch == LaunchPath::FOUNDATION) {
           c.emit_kernel(abi::KernelOp::CREATE_STAGED_PROCESS, p.image_frame, p.process_slot, service_);
+        } else if (p.launch == LaunchPath::DEVICED) {
+          if (!authorize_carried_image(c, service_)) return false;
+          if (!load_transfers(c) || transfer_count_ == 0) {
+            c.fail(Reason::INTERNAL_STATE, service_);
+            return false;
+          }
+          protocol::LaunchRequest r{static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER), service_, p.image_frame};
+          r.transfer_count = transfer_count_;
+          r.digest = protocol::transfer_digest(std::span<const Transfer>(c.st.transfers, transfer_count_));
+          c.emit_call(launcher_endpoint(c), protocol::encode(r));
         } else {
           if (!authorize_carried_image(c, service_)) return false;
-          const std::uint64_t op = p.launch == LaunchPath::DEVICED
-                                       ? static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)
+          const std::uint64_t op = p.launch == LaunchPath::PROBE
+                                       ? static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE)
                                        : static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS);
           c.emit_call(launcher_endpoint(c), protocol::encode(protocol::LaunchRequest{op, service_, p.image_frame, 0}),
                       p.grant_slot);
@@ -114,6 +142,24 @@ class LaunchUnit {
         const Transfer& t = c.st.transfers[transfer_index_];
         const std::uint32_t space = p.launch == LaunchPath::FOUNDATION ? p.process_slot : p.grant_slot;
         c.emit_cap(abi::CapOp::COPY_ATTENUATED, t.source_slot, space, t.local_slot, t.rights);
+        return true;
+      }
+      case Step::STAGE: {
+        // Authorized against the driver's own rules before it leaves rootd.
+        const Transfer& t = c.st.transfers[transfer_index_];
+        if (const Check verdict = authorize(c.plan().role_of(service_), t); !ok(verdict)) {
+          c.fail(verdict.reason, service_);
+          return false;
+        }
+        c.emit_cap(abi::CapOp::COPY_ATTENUATED, t.source_slot, c.service_plan(p.launcher).grant_slot,
+                   kPopulateStagingSlot, t.rights);
+        return true;
+      }
+      case Step::POPULATE: {
+        const Transfer& t = c.st.transfers[transfer_index_];
+        const protocol::PopulateRequest r{c.state(service_).pid, kPopulateStagingSlot, t.local_slot, t.rights};
+        c.emit_call(launcher_endpoint(c),
+                    protocol::encode(r, static_cast<std::uint64_t>(abi::DevicedOp::POPULATE_DRIVER)));
         return true;
       }
       case Step::START:
@@ -156,7 +202,9 @@ class LaunchUnit {
         return std::nullopt;
       case Step::CREATE_PROCESS: {
         const Result<protocol::LaunchReply> reply = protocol::decode_launch_reply(c.last.message);
-        if (!c.kernel_ok() || !reply.ok()) return fail(c, Reason::BOOT_SPAWN_FAILED);
+        if (!c.kernel_ok() || !reply.ok()) {
+          return fail(c, p.launch == LaunchPath::PROBE ? Reason::BOOT_PROBE_SPAWN_FAILED : Reason::BOOT_SPAWN_FAILED);
+        }
         svc.staged = true;
         svc.pid = reply.value().pid;
         if (p.launch == LaunchPath::FOUNDATION) {
@@ -164,10 +212,14 @@ class LaunchUnit {
           step_ = Step::REGISTER_PAGER;
           return std::nullopt;
         }
+        if (p.launch == LaunchPath::DEVICED) {
+          // The driver is staged; deviced populates it (transfers loaded above).
+          transfer_index_ = 0;
+          step_ = Step::STAGE;
+          return std::nullopt;
+        }
         if (reply.value().grant != p.grant_slot) return fail(c, Reason::BOOT_NO_INSTALL_GRANT);
         svc.has_grant = true;
-        // deviced starts the driver itself; it waits for its envelope.
-        if (p.launch == LaunchPath::DEVICED) c.mark_started(service_);
         return to_transfers(c);
       }
       case Step::REGISTER_PAGER:
@@ -179,7 +231,19 @@ class LaunchUnit {
         return to_transfers(c);
       case Step::TRANSFER:
         if (!c.kernel_ok()) return fail(c, Reason::BOOT_TRANSFER_FAILED);
-        if (++transfer_index_ >= transfer_count_) step_ = after_transfers(p);
+        if (++transfer_index_ >= transfer_count_) step_ = Step::START;
+        return std::nullopt;
+      case Step::STAGE:
+        if (!c.kernel_ok()) return fail(c, Reason::BOOT_TRANSFER_FAILED);
+        step_ = Step::POPULATE;
+        return std::nullopt;
+      case Step::POPULATE:
+        if (!c.call_ok()) return fail(c, Reason::BOOT_DRIVER_POPULATE_FAILED);
+        step_ = Step::STAGE;
+        if (++transfer_index_ < transfer_count_) return std::nullopt;
+        // deviced started the driver with the last one.
+        c.mark_started(service_);
+        step_ = Step::DELIVER;
         return std::nullopt;
       case Step::START:
         if (!c.call_ok()) return fail(c, Reason::BOOT_START_FAILED);
@@ -199,14 +263,10 @@ class LaunchUnit {
     return PhaseEvent::FAILED;
   }
 
-  static constexpr Step after_transfers(const ServicePlan& p) {
-    return p.launch == LaunchPath::DEVICED ? Step::DELIVER : Step::START;
-  }
-
   constexpr std::optional<PhaseEvent> to_transfers(Core<Variant, N>& c) {
     if (!load_transfers(c)) return fail(c, Reason::INTERNAL_STATE);
     transfer_index_ = 0;
-    step_ = transfer_count_ == 0 ? after_transfers(plan(c)) : Step::TRANSFER;
+    step_ = transfer_count_ == 0 ? Step::START : Step::TRANSFER;
     return std::nullopt;
   }
 

@@ -80,7 +80,7 @@ struct ServicePlan {
   std::uint32_t process_slot = 0;            // rootd's process cap (foundation only)
   std::uint32_t grant_slot = 0;              // the launcher's startup-cap install grant
   std::uint32_t image_frame = 0;             // rootd's slot of its image module's frame
-  std::uint16_t transfer_count = 0;          // caps rootd copies into its cspace (none for the probe)
+  std::uint16_t transfer_count = 0;          // caps rootd copies into its cspace
   std::uint16_t image_module = 0;            // index of its image module in the handoff
   std::uint8_t consumes = 0;                 // slot_group_bit()s of the groups it consumes (shed schedule)
 };
@@ -190,13 +190,9 @@ constexpr PlanError resolve_services(const handoff::View& h, const bcfg::View& c
     sp.image_frame = h.module(image_hint).frame_slot;
     ++image_hint;
     // The ENVELOPES stage recorded each envelope's transfer count and the
-    // groups it draws on; procd spawns the probe with what it needs and
-    // rootd copies nothing to it.
-    if (sp.launch == LaunchPath::PROBE) {
-      ++plan.probe_count;
-      sp.transfer_count = 0;
-      sp.consumes = 0;
-    }
+    // groups it draws on, the probe's too: it is launched like a procd
+    // service (boot_probe.hpp).
+    if (sp.launch == LaunchPath::PROBE) ++plan.probe_count;
     sp.consumes = static_cast<std::uint8_t>(sp.consumes | launch_groups(sp));
   }
   // Memory authority goes to memd and device authority to deviced: once

@@ -1,7 +1,10 @@
-// PROBE and REAP: the profile's probe is spawned through procd (its image
-// frame carried and authorized as in boot_launch.hpp) once every
-// other service is READY, and destroyed as soon as it reports completion:
-// it has done its work. A reaped probe counts as READY.
+// PROBE and REAP: the profile's probe is launched once every other service
+// is READY, exactly like a procd-launched service (boot_launch.hpp) but
+// created by procd SPAWN_PROBE: its endpoint, its image frame carried and
+// authorized, its planned transfers copied through the install grant, START,
+// and its envelope. It exercises the services its transfers reach and
+// reports PROBE_COMPLETED; rootd destroys it as soon as it has: it has done
+// its work. A reaped probe counts as READY.
 #pragma once
 
 #include "rootd/requires_cxx20.hpp"
@@ -20,52 +23,21 @@ template <class Variant, std::size_t N>
 class ProbeUnit {
  public:
   constexpr void begin(std::uint16_t service) {
-    service_ = service;
-    step_ = Step::LINE;
+    launch_.begin(service);
+    line_out_ = false;
   }
 
   constexpr PhaseEvent run(Core<Variant, N>& c) {
-    const std::uint16_t s = service_;
-    switch (step_) {
-      case Step::LINE:
-        step_ = Step::SPAWN;
-        if (c.emit_stage(Stage::PROBE)) return PhaseEvent::EMITTED;
-        [[fallthrough]];
-      case Step::SPAWN: {
-        if constexpr (Variant::fault_hooks) {
-          if (c.hooks.hook == Hook::FORCE_SPAWN_FAIL && c.hooks.service == c.cfg.service(s).name) {
-            c.fail(Reason::BOOT_FORCED_SPAWN_FAILURE, s);
-            return PhaseEvent::FAILED;
-          }
-        }
-        if (!authorize_carried_image(c, s)) return PhaseEvent::FAILED;
-        const ServicePlan& p = c.service_plan(s);
-        const auto op = static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
-        c.emit_call(c.service_plan(p.launcher).endpoint_slot,
-                    protocol::encode(protocol::LaunchRequest{op, s, p.image_frame, 0}));
-        step_ = Step::SPAWNED;
-        return PhaseEvent::EMITTED;
-      }
-      case Step::SPAWNED: break;
+    if (!line_out_) {
+      line_out_ = true;
+      if (c.emit_stage(Stage::PROBE)) return PhaseEvent::EMITTED;
     }
-    const Result<protocol::LaunchReply> reply = protocol::decode_launch_reply(c.last.message);
-    if (!c.kernel_ok() || !reply.ok()) {
-      c.fail(Reason::BOOT_PROBE_SPAWN_FAILED, s);
-      return PhaseEvent::FAILED;
-    }
-    ServiceState& svc = c.state(s);
-    svc.staged = true;
-    svc.pid = reply.value().pid;
-    svc.phase = ServicePhase::STARTED;
-    c.mark_started(s);
-    return PhaseEvent::LAUNCHED;
+    return launch_.run(c);
   }
 
  private:
-  enum class Step : std::uint8_t { LINE, SPAWN, SPAWNED };
-
-  std::uint16_t service_ = bcfg::kNoIndex;
-  Step step_ = Step::LINE;
+  LaunchUnit<Variant, N> launch_;
+  bool line_out_ = false;  // the PROBE stage line is out (or not wanted)
 };
 
 template <class Variant, std::size_t N>

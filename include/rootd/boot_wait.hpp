@@ -1,8 +1,8 @@
 // WAIT: one message from the root endpoint, a service's answer to its
 // DELIVER or a process event, decoded through protocol.hpp.
 //
-// An answer must come from a STARTED service and say READY (NOT_READY and
-// anything else fail the boot). Events: STARTED is noted, a probe's
+// An answer must come from a STARTED service that is no probe and say READY
+// (NOT_READY and anything else fail the boot). Events: STARTED is noted, a probe's
 // PROBE_COMPLETED leads to its reaping, a completed probe's EXITED is
 // expected, and any other EXITED is a failed service.
 #pragma once
@@ -90,7 +90,10 @@ class WaitUnit {
   }
 
   constexpr PhaseEvent answer(Core<Variant, N>& c, std::uint16_t s, const abi::Message& m) {
-    if (c.state(s).phase != ServicePhase::STARTED) return fail(c, Reason::BOOT_HANDSHAKE_INVALID, s);
+    // A probe reports PROBE_COMPLETED, never an answer.
+    if (c.state(s).phase != ServicePhase::STARTED || c.service_plan(s).launch == LaunchPath::PROBE) {
+      return fail(c, Reason::BOOT_HANDSHAKE_INVALID, s);
+    }
     const Result<protocol::Answer> a = protocol::decode_answer(m);
     if (!a.ok()) return fail(c, Reason::BOOT_HANDSHAKE_INVALID, s);
     if (a.value().kind == protocol::AnswerKind::NOT_READY) return fail(c, Reason::BOOT_SERVICE_NOT_READY, s);

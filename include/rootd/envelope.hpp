@@ -11,7 +11,9 @@
 //      kFirstPeerLocalSlot + n; a storage-bound service is a STORAGE_ENDPOINT,
 //      any other a PEER_ENDPOINT;
 //   3. the boot image frame, for roles that receive it;
-//   4. its dedicated endpoints in kind order (= slot order).
+//   4. each profile module the config's profile lists and the role consumes
+//      (roles.hpp kModuleGrants), read-only;
+//   5. its dedicated endpoints in kind order (= slot order).
 // Sources in rootd's cspace (Sources): dedicated endpoints where the handoff
 // inventory says, the image frame from the handoff, retained endpoints at
 // first_free_slot + i. The boot engine owns every rootd slot at and above
@@ -43,6 +45,7 @@
 #include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
 #include "rootd/owner.hpp"
+#include "rootd/profiles.hpp"
 #include "rootd/result.hpp"
 #include "rootd/roles.hpp"
 #include "rootd/service_roles.hpp"
@@ -51,11 +54,22 @@
 
 namespace rootd {
 
+namespace detail {
+constexpr std::array<std::uint32_t, kModuleGrantCount> no_module_frames() {
+  std::array<std::uint32_t, kModuleGrantCount> slots{};
+  for (std::uint32_t& s : slots) s = abi::kNoSlot;
+  return slots;
+}
+}  // namespace detail
+
 // Where each kind of authority comes from in rootd's cspace, and the rights
 // rootd holds on it: what the kernel gives when it makes the cap
 // (docs/kernel-abi.md).
 struct Sources {
   std::array<std::uint32_t, kEndpointKindCount> dedicated{};  // abi::kNoSlot when absent
+  // Per kModuleGrants row, the module's frame; abi::kNoSlot when absent.
+  // Module frames are made like the image frame, with the same rights.
+  std::array<std::uint32_t, kModuleGrantCount> module_frames = detail::no_module_frames();
   std::uint32_t image_frame = abi::kNoSlot;
   std::uint32_t first_free_slot = 0;
   std::uint32_t endpoint_rights = kEndpointFullRights;
@@ -68,10 +82,12 @@ struct Sources {
 
 // The kernel installs each dedicated endpoint at its canonical slot in
 // rootd's cspace (inventory.hpp checks it): without a handoff, as for
-// `erix-bcfg plan`, these are the sources.
+// `erix-bcfg plan`, these are the sources; module frames stand in just
+// above the image frame.
 constexpr Sources canonical_sources(std::uint32_t image_frame_slot, std::uint32_t first_free_slot) {
   Sources s;
   for (std::size_t k = 0; k < kEndpointKindCount; ++k) s.dedicated[k] = kEndpointTable[k].local_slot;
+  for (std::size_t g = 0; g < kModuleGrantCount; ++g) s.module_frames[g] = image_frame_slot + 1 + static_cast<std::uint32_t>(g);
   s.image_frame = image_frame_slot;
   s.first_free_slot = first_free_slot;
   return s;
@@ -82,6 +98,10 @@ constexpr Sources sources_from(const handoff::View& h) {
   for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
     const std::uint32_t slot = h.endpoint_slot(static_cast<EndpointKind>(k));
     s.dedicated[k] = slot == handoff::kNoSlot ? abi::kNoSlot : slot;
+  }
+  for (std::size_t g = 0; g < kModuleGrantCount; ++g) {
+    const std::size_t m = h.find_module(kModuleGrants[g].module);
+    if (m < h.module_count()) s.module_frames[g] = h.module(m).frame_slot;
   }
   s.image_frame = h.image_frame().slot;
   s.first_free_slot = h.cspace().first_free_slot;
@@ -100,15 +120,18 @@ struct Envelope {
 
 // Per service: service endpoint, image frame, up to 1 + kMaxExtraEndpoints
 // dedicated endpoints; peer edges and provider-bound endpoints on top.
+// Module grants go to singleton consumers (profiles are sound): one each.
 inline constexpr std::size_t kMaxTransfers = bcfg::kMaxServices + 2 + (kEndpointKindCount + 1) +
-                                             bcfg::kMaxPeerEdges + 3 * bcfg::kMaxProviders;
+                                             bcfg::kMaxPeerEdges + 3 * bcfg::kMaxProviders + kModuleGrantCount;
 inline constexpr std::size_t kMaxTransfersPerEnvelope = 2 + kMaxPeerLocalSlots + 1 + kMaxExtraEndpoints;
 
 namespace detail {
 constexpr bool per_envelope_bound_holds() {
   for (const Role& r : kRoles) {
+    std::size_t modules = 0;
+    for (const ModuleGrant& g : kModuleGrants) modules += g.consumer == r.id ? (r.singleton ? 1 : kMaxTransfers) : 0;
     const std::size_t most = 1 + r.max_peers + (r.image_frame ? 1 : 0) + (r.primary.has_value() ? 1 : 0) +
-                             r.extra_count;
+                             r.extra_count + modules;
     if (most > kMaxTransfersPerEnvelope) return false;
   }
   return true;
@@ -222,6 +245,18 @@ constexpr Result<Envelope> synthesize_envelope_with(const bcfg::View& config, Ro
       return full;
     }
   }
+  // Profile modules: only what the profile lists reaches its consumer; a
+  // module the handoff lacks is refused by module discovery first.
+  for (std::size_t g = 0; g < kModuleGrantCount; ++g) {
+    if (kModuleGrants[g].consumer != r->id || !profile_lists_module(config.profile(), kModuleGrants[g].module) ||
+        sources.module_frames[g] == abi::kNoSlot) {
+      continue;
+    }
+    Transfer* t = sink.add(AuthorityKind::PROFILE_MODULE, kModuleGrants[g].local_slot, sources.module_frames[g],
+                           kProfileModuleRights, sources.image_frame_rights);
+    if (t == nullptr) return full;
+    t->peer = static_cast<std::uint16_t>(g);
+  }
   const bool has_dedicated = r->primary.has_value() || r->extra_count != 0;
   for (std::size_t k = 0; has_dedicated && k < kEndpointKindCount; ++k) {
     const auto kind = static_cast<EndpointKind>(k);
@@ -322,6 +357,11 @@ constexpr bool source_matches(const Sources& sources, const Transfer& t) {
       held = sources.image_frame_rights;
       break;
     case AuthorityKind::CARRIED_IMAGE_FRAME: return false;  // carried in a launch CALL, never copied
+    case AuthorityKind::PROFILE_MODULE:
+      if (t.peer >= kModuleGrantCount) return false;
+      slot = sources.module_frames[t.peer];
+      held = sources.image_frame_rights;
+      break;
   }
   return slot != abi::kNoSlot && t.source_slot == slot && t.source_rights == held;
 }
@@ -392,7 +432,8 @@ template <class Sink>
     if (!source_matches(sources, t) && !fail(Reason::ENVELOPE_SOURCE_MISMATCH)) return false;
     switch (t.authority) {
       case AuthorityKind::SERVICE_ENDPOINT:
-      case AuthorityKind::CARRIED_IMAGE_FRAME: break;
+      case AuthorityKind::CARRIED_IMAGE_FRAME:
+      case AuthorityKind::PROFILE_MODULE: break;
       case AuthorityKind::IMAGE_FRAME: has_image_frame = true; break;
       case AuthorityKind::DEDICATED_ENDPOINT: {
         const std::size_t kind = static_cast<std::size_t>(t.endpoint);

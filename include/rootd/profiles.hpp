@@ -85,6 +85,15 @@ constexpr const Profile* find_profile(std::string_view id) {
 
 constexpr bool spawns_probe(const Profile& p) { return p.probe.has_value(); }
 
+// Whether the profile `id` reads boot module `module`.
+constexpr bool profile_lists_module(std::string_view id, std::string_view module) {
+  const Profile* p = find_profile(id);
+  for (std::size_t m = 0; p != nullptr && m < p->module_count; ++m) {
+    if (p->modules[m] == module) return true;
+  }
+  return false;
+}
+
 namespace detail {
 constexpr bool profile_id_is_well_formed(std::string_view id) {
   if (id.empty() || id.size() > kMaxProfileIdLength) return false;
@@ -119,6 +128,17 @@ constexpr bool profiles_are_sound() {
     bool spawned = false;
     for (const Profile& p : kProfiles) spawned = spawned || (p.probe.has_value() && *p.probe == r.id);
     if (!spawned) return false;
+  }
+  // A module grant serves a module some profile reads, whose consumer that
+  // profile requires.
+  for (const ModuleGrant& g : kModuleGrants) {
+    bool read = false;
+    for (const Profile& p : kProfiles) {
+      for (std::size_t m = 0; m < p.module_count; ++m) {
+        read = read || (p.modules[m] == g.module && p.required_roles.has(g.consumer));
+      }
+    }
+    if (!read) return false;
   }
   return kProfiles[0].id == "none" && kProfiles[0].required_roles.empty();
 }

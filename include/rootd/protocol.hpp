@@ -206,6 +206,8 @@ struct LaunchRequest {
   std::uint16_t identity = 0;    // the service's index
   std::uint32_t image_frame = abi::kNoSlot;  // carried: the service's image frame (rootd's slot)
   std::uint32_t pid = 0;         // START_STAGED_PROCESS only
+  std::uint32_t transfer_count = 0;  // START_DRIVER only: the driver's envelope,
+  std::uint64_t digest = 0;          //   which deviced populates
 
   friend constexpr bool operator==(const LaunchRequest&, const LaunchRequest&) = default;
 };
@@ -218,6 +220,10 @@ constexpr abi::Message encode(const LaunchRequest& r) {
   } else {
     m.words[0] = r.identity;
     m.cap = r.image_frame;
+  }
+  if (r.op == static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER)) {
+    m.words[1] = r.transfer_count;
+    m.words[2] = r.digest;
   }
   return m;
 }
@@ -238,11 +244,17 @@ constexpr bool is_launch_op(std::uint64_t label) {
 constexpr Result<LaunchRequest> decode_launch_request(const abi::Message& m) {
   const Error bad{Reason::BOOT_SPAWN_FAILED, 0};
   if (!is_launch_op(m.label)) return bad;
-  for (std::size_t i = 1; i < 6; ++i) {
+  const bool driver = m.label == static_cast<std::uint64_t>(abi::DevicedOp::START_DRIVER);
+  for (std::size_t i = driver ? 3 : 1; i < 6; ++i) {
     if (m.words[i] != 0) return bad;
   }
   LaunchRequest r;
   r.op = m.label;
+  if (driver) {
+    if (m.words[1] > 0xFFFFFFFFU) return bad;
+    r.transfer_count = static_cast<std::uint32_t>(m.words[1]);
+    r.digest = m.words[2];
+  }
   if (m.label == static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS)) {
     if (m.cap != abi::kNoSlot || m.words[0] > 0xFFFFFFFFU) return bad;
     r.pid = static_cast<std::uint32_t>(m.words[0]);
@@ -278,6 +290,45 @@ constexpr abi::Message encode(const LaunchReply& r) {
 constexpr Result<LaunchReply> decode_launch_reply(const abi::Message& m) {
   if (m.label != abi::kReplyOk || m.words[0] > 0xFFFFFFFFU) return Error{Reason::BOOT_SPAWN_FAILED, 0};
   return LaunchReply{static_cast<std::uint32_t>(m.words[0]), m.cap};
+}
+
+// ---- driver population ---------------------------------------------------------
+//
+// deviced POPULATE_DRIVER (rootd -> deviced) and the kernel's child-populate
+// (deviced -> kernel, label abi::kChildPopulateLabel) carry the same words:
+// copy the cap at `source` of the caller's cspace into `child`'s at
+// `destination` with `rights`, by `op`. rootd always names COPY_ATTENUATED;
+// the kernel refuses CAP_COPY on this path.
+struct PopulateRequest {
+  std::uint32_t child = 0;        // pid
+  std::uint32_t source = 0;       // slot in the caller's cspace
+  std::uint32_t destination = 0;  // slot in the child's cspace
+  std::uint32_t rights = 0;
+  abi::CapOp op = abi::CapOp::COPY_ATTENUATED;
+  friend constexpr bool operator==(const PopulateRequest&, const PopulateRequest&) = default;
+};
+
+constexpr abi::Message encode(const PopulateRequest& r, std::uint64_t label) {
+  abi::Message m{};
+  m.label = label;
+  m.words[0] = r.child;
+  m.words[1] = r.source;
+  m.words[2] = r.destination;
+  m.words[3] = r.rights;
+  m.words[4] = static_cast<std::uint64_t>(r.op);
+  return m;
+}
+
+// A word beyond its field, w5, or a carried cap is malformed.
+constexpr Result<PopulateRequest> decode_populate(const abi::Message& m, std::uint64_t label) {
+  const Error bad{Reason::BOOT_DRIVER_POPULATE_FAILED, 0};
+  if (m.label != label || m.cap != abi::kNoSlot || m.words[5] != 0 || m.words[4] > 0xFF) return bad;
+  for (std::size_t i = 0; i < 4; ++i) {
+    if (m.words[i] > 0xFFFFFFFFU) return bad;
+  }
+  return PopulateRequest{static_cast<std::uint32_t>(m.words[0]), static_cast<std::uint32_t>(m.words[1]),
+                         static_cast<std::uint32_t>(m.words[2]), static_cast<std::uint32_t>(m.words[3]),
+                         static_cast<abi::CapOp>(m.words[4])};
 }
 
 // ---- call replies without a payload ------------------------------------------------

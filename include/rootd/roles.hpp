@@ -15,6 +15,7 @@
 //   2048 + n       the n-th peer or storage endpoint, n < kMaxPeerLocalSlots,
 //                  in ascending service-index order of the peers
 //   2096           the boot image frame (procd, pagerd)
+//   2097 + m       the m-th profile module grant (fbcond: console-font)
 //   2112 + 16 k    dedicated endpoint of kind k (endpoints.hpp)
 // A role's window is the smallest contiguous range holding every slot the
 // role can be given; a transfer outside it is refused.
@@ -166,6 +167,15 @@ inline constexpr SlotWindow kCarriedImageWindow{2400, 1696};
 static_assert(kCarriedImageWindow.first >= kFirstDedicatedLocalSlot + kDedicatedLocalSlotStride * kEndpointKindCount);
 static_assert(kCarriedImageWindow.end() == 4096);  // a service's cspace: 4096 slots (docs/kernel-abi.md)
 
+// deviced populates a driver one cap at a time (boot_launch.hpp): rootd
+// copies the cap into deviced's cspace at this slot, deviced copies it on
+// into the driver through its child-populate endpoint and drops it. The slot
+// is in no role's window and below the carried window, so no rule explains
+// a staged cap left behind: the audit calls it a leak.
+inline constexpr std::uint32_t kPopulateStagingSlot = 2352;
+static_assert(kPopulateStagingSlot >= kFirstDedicatedLocalSlot + kDedicatedLocalSlotStride * kEndpointKindCount);
+static_assert(kPopulateStagingSlot < kCarriedImageWindow.first);
+
 // The role that launches services of `launched`'s role: procd for procd
 // launches and probes, deviced for drivers; none for the foundation.
 constexpr std::optional<RoleId> launcher_role(LaunchPath launched) {
@@ -305,6 +315,22 @@ inline constexpr Role kRoles[kRoleCount] = {
 
 constexpr const Role& role(RoleId r) { return kRoles[role_index(r)]; }
 
+// Profile modules that reach one consumer role: the module's frame, copied
+// read-only (a font is data: no WRITE, no EXECUTE) to a fixed slot of the
+// consumer, when the config's profile lists the module. Transfer.peer holds
+// the row's index (authority.hpp PROFILE_MODULE).
+struct ModuleGrant {
+  std::string_view module;
+  RoleId consumer;
+  std::uint32_t local_slot;
+};
+inline constexpr std::uint32_t kProfileModuleRights = abi::RIGHT_READ;
+inline constexpr ModuleGrant kModuleGrants[] = {
+    {"console-font", RoleId::FBCOND, kImageFrameLocalSlot + 1},
+};
+inline constexpr std::size_t kModuleGrantCount = sizeof(kModuleGrants) / sizeof(kModuleGrants[0]);
+static_assert(kImageFrameLocalSlot + kModuleGrantCount < kFirstDedicatedLocalSlot);
+
 constexpr const Role* find_role(std::string_view name) {
   for (const Role& r : kRoles) {
     if (r.name == name) return &r;
@@ -386,6 +412,9 @@ constexpr SlotWindow minimal_window(const Role& r) {
     const std::uint32_t s = endpoint_info(r.extras[i].kind).local_slot;
     take(s, s + 1);
   }
+  for (const ModuleGrant& g : kModuleGrants) {
+    if (g.consumer == r.id) take(g.local_slot, g.local_slot + 1);
+  }
   if (hi == 0) return SlotWindow{};
   return SlotWindow{lo, hi - lo};
 }
@@ -442,6 +471,7 @@ constexpr bool row_is_sound(const Role& r) {
     return false;
   }
   if (r.image_frame && !r.singleton) return false;
+  if (r.window.contains(kPopulateStagingSlot)) return false;
   return true;
 }
 

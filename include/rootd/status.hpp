@@ -274,7 +274,9 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(ENVELOPE_PEER_MISSING, 359, CONTRACT_INVALID)                            \
   X(TRANSFER_SERVICE_ENDPOINT_SLOT_MISMATCH, 360, CONTRACT_INVALID)          \
   X(ENVELOPE_PEER_REPEATED, 361, CONTRACT_INVALID)                          \
-  X(CONFIG_NO_SERVICES, 362, CONTRACT_INVALID)
+  X(CONFIG_NO_SERVICES, 362, CONTRACT_INVALID)                              \
+  X(TRANSFER_MODULE_NOT_AUTHORIZED, 365, CONTRACT_INVALID)                  \
+  X(TRANSFER_MODULE_SLOT_MISMATCH, 366, CONTRACT_INVALID)
 
 // ordering.hpp
 #define ROOTD_REASONS_ORDERING(X)                                  \
@@ -316,7 +318,8 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(BOOT_WAIT_FAILED, 466, INTERNAL_ERROR)                         \
   X(BOOT_SHED_FAILED, 467, INTERNAL_ERROR)                         \
   X(TEARDOWN_INCOMPLETE, 470, INTERNAL_ERROR)                      \
-  X(TEARDOWN_SHED_FAILED, 471, INTERNAL_ERROR)
+  X(TEARDOWN_SHED_FAILED, 471, INTERNAL_ERROR)                     \
+  X(BOOT_DRIVER_POPULATE_FAILED, 490, SERVICE_BOOTSTRAP_FAILED)
 
 // Integration fault hooks (boot.hpp Hook). Their names are left out of the
 // table in images built with ROOTD_NO_FAULT_HOOKS (runtime and release), so
