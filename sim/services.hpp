@@ -31,6 +31,7 @@
 
 #include "expected.hpp"
 #include "kernel_model.hpp"
+#include "storage_services.hpp"
 
 namespace erix::sim {
 
@@ -82,6 +83,13 @@ enum class Complaint : std::uint64_t {
   transfer_digest_mismatch = 20, // w5 differs from the digest of what it holds
   malformed_envelope = 21,       // protocol::decode_deliver refuses it (a field beyond its width,
                                  //   a reversed window, a carried cap)
+  // vfsd and filesystem services, at answer time (storage_services.hpp):
+  intent_missing = 22,           // no storage intent followed the envelope
+  intent_truncated = 23,         // fewer bytes than the intent announced
+  intent_malformed = 24,         // chunks out of order, or rootd::intent::decode refuses it
+  intent_digest_mismatch = 25,   // its digest is not that of its bytes
+  intent_not_theirs = 26,        // addressed to another service, or of the other kind
+  intent_unexpected = 27,        // a service that takes no intent was sent one
 };
 std::string_view complaint_name(Complaint complaint);
 
@@ -138,6 +146,8 @@ class Services final : public ProcessBehaviour {
   Expected<void, std::string> set_latency(std::string_view service, Tick latency);
 
   const std::vector<ServiceRecord>& records() const { return records_; }
+  StorageServices& storage() { return storage_; }
+  const StorageServices& storage() const { return storage_; }
   const ServiceRecord* find(std::string_view service) const;
   const ServiceRecord* record_of(Pid pid) const;
 
@@ -179,6 +189,7 @@ class Services final : public ProcessBehaviour {
   std::map<Pid, std::size_t> by_pid_;
   std::map<Pid, std::uint32_t> envelopes_;  // envelopes received per process
   std::map<Pid, Pid> driver_launcher_;      // driver -> the deviced that started it
+  StorageServices storage_;
 };
 
 }  // namespace erix::sim

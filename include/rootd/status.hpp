@@ -278,7 +278,8 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
 #define ROOTD_REASONS_ORDERING(X)                                  \
   X(ORDER_SELF_DEPENDENCY, 370, CONTRACT_INVALID)                  \
   X(ORDER_CYCLE, 371, CONTRACT_INVALID)                            \
-  X(ORDER_FOUNDATION_WAITS_FOR_SERVICE, 372, CONTRACT_INVALID)
+  X(ORDER_FOUNDATION_WAITS_FOR_SERVICE, 372, CONTRACT_INVALID)   \
+  X(ORDER_BLOCK_DRIVER_MISSING, 373, CONTRACT_INVALID)
 
 // inventory.hpp
 #define ROOTD_REASONS_INVENTORY(X)                                           \
@@ -314,7 +315,20 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(BOOT_WAIT_FAILED, 466, INTERNAL_ERROR)                         \
   X(BOOT_SHED_FAILED, 467, INTERNAL_ERROR)                         \
   X(TEARDOWN_INCOMPLETE, 470, INTERNAL_ERROR)                      \
-  X(TEARDOWN_SHED_FAILED, 471, INTERNAL_ERROR)
+  X(TEARDOWN_SHED_FAILED, 471, INTERNAL_ERROR)                     \
+  ROOTD_REASONS_BOOT_STORAGE(X)
+
+// boot_storage.hpp (rootd's storage checks) and storage_intent.hpp (the
+// intent decoder, which vfsd and the filesystem services run)
+#define ROOTD_REASONS_BOOT_STORAGE(X)                                \
+  X(BOOT_STORAGE_QUERY_FAILED, 480, SERVICE_BOOTSTRAP_FAILED)        \
+  X(BOOT_STORAGE_NO_GPT, 481, SERVICE_BOOTSTRAP_FAILED)              \
+  X(BOOT_STORAGE_PARTITION_MISSING, 482, SERVICE_BOOTSTRAP_FAILED)   \
+  X(BOOT_STORAGE_INTENT_SEND_FAILED, 483, SERVICE_BOOTSTRAP_FAILED)  \
+  X(BOOT_STORAGE_INTENT_TRUNCATED, 484, SERVICE_BOOTSTRAP_FAILED)    \
+  X(BOOT_STORAGE_INTENT_BAD_HEADER, 485, SERVICE_BOOTSTRAP_FAILED)   \
+  X(BOOT_STORAGE_INTENT_BAD_ROW, 486, SERVICE_BOOTSTRAP_FAILED)      \
+  X(BOOT_STORAGE_INTENT_DIGEST, 487, SERVICE_BOOTSTRAP_FAILED)
 
 // Integration fault hooks (boot.hpp Hook). Their names are left out of the
 // table in images built with ROOTD_NO_FAULT_HOOKS (runtime and release), so
