@@ -375,6 +375,30 @@ TEST_CASE("a block service waits for its driver even when nothing wires them; wi
   CHECK(deps == want);
 }
 
+TEST_CASE("only the first service of a block role gets a driver edge, so the edge bound holds for any config") {
+  Graph g;
+  g.foundation();
+  g.add("blockd", "blockd");
+  g.add("blockd2", "blockd");  // a second singleton: policy's error, planned anyway by erix-bcfg check
+  g.add("keyd", "keyd");
+  g.add("e2fsd", "e2fsd");
+  g.add("vfsd", "vfsd");
+  g.add("drv-virtio-block", "drv-virtio-block");
+  auto p = plan_storage(g);
+  REQUIRE(p.ok);
+  const auto v = rootd::bcfg::parse(p.blob).value();
+  auto storage_deps = [&](std::string_view n) {
+    const auto s = v.find_service(n);
+    std::size_t k = 0;
+    for (std::uint32_t e = p.plan->dep_start[s]; e < p.plan->dep_start[s + 1]; ++e) {
+      k += p.plan->dep_kind[e] == static_cast<std::uint8_t>(rootd::EdgeKind::STORAGE) ? 1 : 0;
+    }
+    return k;
+  };
+  CHECK(storage_deps("blockd") == 1);
+  CHECK(storage_deps("blockd2") == 0);
+}
+
 TEST_CASE("storage providers imply edges: fs after block and key, vfsd after fs") {
   Graph g;
   g.foundation();

@@ -24,7 +24,7 @@ constexpr PhaseEvent schedule_next(Core<Variant, N>& c) {
     const std::uint16_t s = c.st.queue[c.queue_head++];
     c.launching = s;
     c.state(s).phase = ServicePhase::LAUNCHING;
-    return block_backed_provider(c.cfg, s).has_value() ? PhaseEvent::STORAGE_DUE : PhaseEvent::LAUNCHABLE;
+    return block_backed_provider(c.cfg, s) != bcfg::kNoIndex ? PhaseEvent::STORAGE_DUE : PhaseEvent::LAUNCHABLE;
   }
   const BootPlan<N>& plan = c.plan();
   if (c.ready_count + plan.probe_count == c.n() + c.probes_done) {

@@ -16,7 +16,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 
 #include "rootd/boot_core.hpp"
 #include "rootd/boot_phases.hpp"
@@ -25,22 +24,24 @@
 
 namespace rootd::boot {
 
-// The provider a block-backed filesystem service serves, or nullopt when
+// The provider a block-backed filesystem service serves, or kNoIndex when
 // `service` needs no partition check.
-constexpr std::optional<bcfg::Provider> block_backed_provider(const bcfg::View& cfg, std::uint16_t service) {
+constexpr std::uint16_t block_backed_provider(const bcfg::View& cfg, std::uint16_t service) {
   for (std::size_t p = 0; p < cfg.provider_count(); ++p) {
     const bcfg::Provider provider = cfg.provider(p);
-    if (provider.service == service && provider.block != bcfg::kNoIndex) return provider;
+    if (provider.service == service && provider.block != bcfg::kNoIndex) return static_cast<std::uint16_t>(p);
   }
-  return std::nullopt;
+  return bcfg::kNoIndex;
 }
 
-// The reason a partition table refuses `provider`, or NONE.
-constexpr Reason partition_problem(const protocol::PartitionTable& table, const bcfg::Provider& provider) {
-  if (table.name_space == 0) return Reason::BOOT_STORAGE_QUERY_FAILED;
-  if (provider.partition == bcfg::kNoPartition) return Reason::NONE;  // the whole disk
-  if (!table.gpt) return Reason::BOOT_STORAGE_NO_GPT;
-  return table.has(provider.partition) ? Reason::NONE : Reason::BOOT_STORAGE_PARTITION_MISSING;
+// The reason blockd's reply to PARTITION_TABLE refuses `partition`
+// (bcfg::kNoPartition: the whole disk), or NONE.
+constexpr Reason partition_problem(const abi::Message& reply, std::uint32_t partition) {
+  const Result<protocol::PartitionTable> table = protocol::decode_partition_table(reply);
+  if (!table.ok() || table.value().name_space == 0) return Reason::BOOT_STORAGE_QUERY_FAILED;
+  if (partition == bcfg::kNoPartition) return Reason::NONE;
+  if (!table.value().gpt) return Reason::BOOT_STORAGE_NO_GPT;
+  return table.value().has(partition) ? Reason::NONE : Reason::BOOT_STORAGE_PARTITION_MISSING;
 }
 
 // Chunk `index` of `service`'s storage intent (length 0: it receives none).
@@ -59,26 +60,20 @@ class StorageCheckUnit {
   }
 
   constexpr PhaseEvent run(Core<Variant, N>& c) {
-    const std::optional<bcfg::Provider> provider = block_backed_provider(c.cfg, service_);
-    if (!provider.has_value()) return fail(c, Reason::INTERNAL_STATE);
+    const bcfg::Provider provider = c.cfg.provider(block_backed_provider(c.cfg, service_));
     if (!awaiting_) {
       awaiting_ = true;
-      c.emit_call(c.service_plan(provider->block).endpoint_slot, protocol::partition_table_request());
+      c.emit_call(c.service_plan(provider.block).endpoint_slot, protocol::partition_table_request());
       return PhaseEvent::EMITTED;
     }
-    if (!c.kernel_ok()) return fail(c, Reason::BOOT_STORAGE_QUERY_FAILED);
-    const Result<protocol::PartitionTable> table = protocol::decode_partition_table(c.last.message);
-    if (!table.ok()) return fail(c, Reason::BOOT_STORAGE_QUERY_FAILED);
-    if (const Reason r = partition_problem(table.value(), *provider); r != Reason::NONE) return fail(c, r);
-    return PhaseEvent::STORAGE_CHECKED;
-  }
-
- private:
-  constexpr PhaseEvent fail(Core<Variant, N>& c, Reason r) const {
+    const Reason r = c.kernel_ok() ? partition_problem(c.last.message, provider.partition)
+                                   : Reason::BOOT_STORAGE_QUERY_FAILED;
+    if (r == Reason::NONE) return PhaseEvent::STORAGE_CHECKED;
     c.fail(r, service_);
     return PhaseEvent::FAILED;
   }
 
+ private:
   std::uint16_t service_ = bcfg::kNoIndex;
   bool awaiting_ = false;
 };

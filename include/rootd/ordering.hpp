@@ -54,21 +54,23 @@ constexpr std::string_view edge_kind_name(EdgeKind k) {
 
 // Upper bound on dependency edges: explicit lists, one launcher edge per
 // service, foundation chain, per provider at most block + key + vfsd, and
-// per service its block drivers (one per deviced-launched role).
+// the driver edges of the first service of each block role (block roles are
+// singletons; a second one is policy's error and gets no driver edge, so the
+// bound holds for any config).
 inline constexpr std::size_t kMaxBlockDrivers = 1;
 namespace detail {
 constexpr bool block_driver_roles_fit() {
   for (const Role& r : kRoles) {
     std::size_t drivers = 0;
     for (const Role& d : kRoles) drivers += r.private_peers.has(d.id) && d.launch == LaunchPath::DEVICED ? 1 : 0;
-    if (r.storage == StorageClass::BLOCK && drivers > kMaxBlockDrivers) return false;
+    if (r.storage == StorageClass::BLOCK && (drivers > kMaxBlockDrivers || !r.singleton)) return false;
   }
   return true;
 }
-static_assert(block_driver_roles_fit(), "a block role's driver roles exceed kMaxBlockDrivers");
+static_assert(block_driver_roles_fit(), "a block role must be a singleton with at most kMaxBlockDrivers driver roles");
 }  // namespace detail
 inline constexpr std::size_t kMaxDependencies = bcfg::kMaxAfterEdges + bcfg::kMaxPeerEdges + bcfg::kMaxServices + 3 +
-                                                3 * bcfg::kMaxProviders + kMaxBlockDrivers * bcfg::kMaxServices;
+                                                3 * bcfg::kMaxProviders + kMaxBlockDrivers * kRoleCount;
 static_assert(kMaxDependencies < 0xFFFFFFFFULL);
 
 struct OrderPlan {
@@ -158,7 +160,7 @@ constexpr void for_each_edge(const bcfg::View& cfg, const OrderPlan& plan, const
   for (std::size_t i = 0; i < n; ++i) {
     const auto me = static_cast<std::uint16_t>(i);
     const Role* r = plan.role_at(i);
-    if (r == nullptr || r->storage != StorageClass::BLOCK) continue;
+    if (r == nullptr || r->storage != StorageClass::BLOCK || idx.by_role[role_index(r->id)] != me) continue;
     const std::uint16_t driver = block_driver_of(plan, idx, me);
     if (driver != bcfg::kNoIndex && !listed(cfg, me, driver)) f(me, driver, EdgeKind::STORAGE);
   }
