@@ -216,10 +216,15 @@ Expected<void, std::string> write_gpt_image(const std::string& path, const std::
 }
 
 DiskImage default_disk() {
-  auto bytes = make_gpt_image(kDefaultPartitions);
-  auto disk = bytes ? parse_gpt_image(*bytes, "(default disk)") : Expected<DiskImage, std::string>(unexpected(bytes.error()));
-  if (!disk) throw std::logic_error(disk.error());
-  return std::move(*disk);
+  // Made and read once: every simulated blockd starts with it, and the
+  // in-process tests boot thousands of times.
+  static const DiskImage disk = [] {
+    auto bytes = make_gpt_image(kDefaultPartitions);
+    auto read = bytes ? parse_gpt_image(*bytes, "(default disk)") : Expected<DiskImage, std::string>(unexpected(bytes.error()));
+    if (!read) throw std::logic_error(read.error());
+    return std::move(*read);
+  }();
+  return disk;
 }
 
 }  // namespace erix::sim
