@@ -148,6 +148,8 @@ class Worder {
       case Reason::ORDER_SELF_DEPENDENCY: return where + ": a service cannot wait for itself";
       case Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE:
         return where + ": a foundation service can wait only for foundation services";
+      case Reason::ORDER_BLOCK_DRIVER_MISSING:
+        return where + ": it backs a provider, but the config has no block driver for it";
       default: break;
     }
     // The envelope and transfer checks judge the whole capability table

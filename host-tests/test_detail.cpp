@@ -145,6 +145,10 @@ std::vector<Row> rows() {
        "version = 1\n" + service("memd", "memd", "after = [\"x\"]") + service("vspaced", "vspaced") +
            service("pagerd", "pagerd") + service("procd", "procd") + service("x", "service"),
        "memd"},
+      {Reason::ORDER_BLOCK_DRIVER_MISSING,
+       f + vfsd + service("e2fsd", "e2fsd") + service("blockd", "blockd") +
+           provider("p", "e2fsd", "block = \"blockd\"\npartition = 1") + mount("/", "p"),
+       "blockd"},
   };
 }
 

@@ -854,4 +854,34 @@ TEST_CASE("an existing output file that cannot be written is refused before the 
   in >> text;
   CHECK(text == "keep");
   std::remove(read_only.c_str());
+
+// ---- storage: the disk blockd serves (docs/storage-intent.md) -------------------------
+
+TEST_CASE("--disk: the real rootd boots against an sgdisk image, and fails closed on a partition it lacks") {
+  const std::string sbin = "PATH=/usr/sbin:/sbin:$PATH ";
+  if (std::system((sbin + "command -v sgdisk >/dev/null 2>&1").c_str()) != 0) {
+    WARN("skipped: sgdisk is not installed (scripts/setup.sh installs gdisk)");
+    return;
+  }
+  const std::string img = temp_path("disk.img");
+  const std::string runtime = example("runtime.toml");
+  REQUIRE(std::system(("truncate -s 16M " + quote(img) + " && " + sbin + "sgdisk -n 1:2048:+4M -t 1:ef00 " +
+                       "-n 2:0:+8M -t 2:8300 " + quote(img) + " >/dev/null 2>&1").c_str()) == 0);
+  check_ready(boot("--disk " + quote(img) + " " + quote(runtime)), service_count(runtime));
+
+  REQUIRE(std::system((sbin + "sgdisk -d 2 " + quote(img) + " >/dev/null 2>&1").c_str()) == 0);
+  const Run missing = boot("--disk " + quote(img) + " " + quote(runtime));
+  CHECK(missing.exit_code == 13);
+  CHECK(missing.has_line("ERIX_ROOTD:DETAIL:BOOT_STORAGE_PARTITION_MISSING:e2fsd"));
+  CHECK_FALSE(missing.has_line_starting("ERIX_ROOTD:READY:VFSD"));
+  REQUIRE(summary_of(missing).has_value());
+  CHECK(summary_of(missing)->numbers.at("leaks") == 0);
+
+  // Zeroed: no GPT at all.
+  REQUIRE(std::system(("dd if=/dev/zero of=" + quote(img) + " bs=512 count=34 conv=notrunc >/dev/null 2>&1").c_str()) == 0);
+  const Run blank = boot("--disk " + quote(img) + " " + quote(runtime));
+  std::remove(img.c_str());
+  CHECK(blank.exit_code == 13);
+  CHECK(blank.has_line("ERIX_ROOTD:DETAIL:BOOT_STORAGE_NO_GPT:e2fsd"));
+  CHECK(boot("--disk " + quote(temp_path("no-such.img")) + " " + quote(runtime)).exit_code == 2);
 }

@@ -248,6 +248,7 @@ TEST_CASE("every ordering rejection is reached and all errors are reported toget
   }
   auto covered = expected;
   covered.insert(Reason::ORDER_CYCLE);
+  covered.insert(Reason::ORDER_BLOCK_DRIVER_MISSING);  // the storage test below
   CHECK(covered == defined);
 }
 
@@ -313,9 +314,95 @@ TEST_CASE("random acyclic graphs give an order that respects every edge, the sam
   }
 }
 
+namespace {
+struct StoragePlan {
+  std::vector<char> blob;
+  std::unique_ptr<rootd::OrderPlan> plan = std::make_unique<rootd::OrderPlan>();
+  std::vector<rootd::Error> errors;
+  bool ok = false;
+};
+StoragePlan plan_storage(Graph& g) {
+  std::vector<ServiceDesc> services;
+  for (std::size_t i = 0; i < g.names.size(); ++i) services.push_back({g.names[i], g.roles[i], g.names[i]});
+  for (std::size_t i = 0; i < g.names.size(); ++i) {
+    if (g.roles[i].starts_with("drv-")) services[i].launch = rootd::bcfg::Launch::DEVICED;
+  }
+  const rootd::bcfg::ProviderDesc providers[] = {{"data", "e2fsd", "blockd", "keyd", 2}};
+  rootd::bcfg::ConfigDesc desc{};
+  desc.services = services;
+  desc.providers = providers;
+  StoragePlan out;
+  out.blob.resize(rootd::bcfg::encoded_size(desc).value());
+  REQUIRE(rootd::bcfg::write(desc, out.blob).ok());
+  auto view = rootd::bcfg::parse(out.blob).value();
+  out.ok = rootd::plan_order(view, *out.plan, [&](rootd::Error e) { return out.errors.push_back(e), true; });
+  return out;
+}
+}  // namespace
+
+TEST_CASE("a block service waits for its driver even when nothing wires them; without one it is refused") {
+  Graph g;
+  g.foundation();
+  g.add("blockd", "blockd");
+  g.add("keyd", "keyd");
+  g.add("e2fsd", "e2fsd");
+  g.add("vfsd", "vfsd");
+  auto none = plan_storage(g);
+  CHECK_FALSE(none.ok);
+  REQUIRE(none.errors.size() == 1);
+  CHECK(none.errors[0].reason == Reason::ORDER_BLOCK_DRIVER_MISSING);
+  const auto view = rootd::bcfg::parse(none.blob).value();
+  CHECK(none.errors[0].subject == rootd::Subject::SERVICE);
+  CHECK(rootd::owner_of(view, none.errors[0]) == view.find_service("blockd"));
+
+  g.add("drv-virtio-block", "drv-virtio-block");  // no `peers` anywhere
+  auto with = plan_storage(g);
+  REQUIRE(with.ok);
+  const auto v = rootd::bcfg::parse(with.blob).value();
+  auto w = [&](std::string_view n) { return with.plan->wave[v.find_service(n)]; };
+  CHECK(w("blockd") > w("drv-virtio-block"));
+  CHECK(w("e2fsd") > w("blockd"));
+  CHECK(w("vfsd") > w("e2fsd"));
+  const auto blockd = v.find_service("blockd");
+  // procd (launcher) and the driver (storage), nothing else.
+  std::set<std::pair<std::uint16_t, std::uint8_t>> deps;
+  for (std::uint32_t e = with.plan->dep_start[blockd]; e < with.plan->dep_start[blockd + 1]; ++e) {
+    deps.insert({with.plan->deps[e], with.plan->dep_kind[e]});
+  }
+  const std::set<std::pair<std::uint16_t, std::uint8_t>> want{
+      {v.find_service("procd"), static_cast<std::uint8_t>(rootd::EdgeKind::LAUNCHER)},
+      {v.find_service("drv-virtio-block"), static_cast<std::uint8_t>(rootd::EdgeKind::STORAGE)}};
+  CHECK(deps == want);
+}
+
+TEST_CASE("only the first service of a block role gets a driver edge, so the edge bound holds for any config") {
+  Graph g;
+  g.foundation();
+  g.add("blockd", "blockd");
+  g.add("blockd2", "blockd");  // a second singleton: policy's error, planned anyway by erix-bcfg check
+  g.add("keyd", "keyd");
+  g.add("e2fsd", "e2fsd");
+  g.add("vfsd", "vfsd");
+  g.add("drv-virtio-block", "drv-virtio-block");
+  auto p = plan_storage(g);
+  REQUIRE(p.ok);
+  const auto v = rootd::bcfg::parse(p.blob).value();
+  auto storage_deps = [&](std::string_view n) {
+    const auto s = v.find_service(n);
+    std::size_t k = 0;
+    for (std::uint32_t e = p.plan->dep_start[s]; e < p.plan->dep_start[s + 1]; ++e) {
+      k += p.plan->dep_kind[e] == static_cast<std::uint8_t>(rootd::EdgeKind::STORAGE) ? 1 : 0;
+    }
+    return k;
+  };
+  CHECK(storage_deps("blockd") == 1);
+  CHECK(storage_deps("blockd2") == 0);
+}
+
 TEST_CASE("storage providers imply edges: fs after block and key, vfsd after fs") {
   Graph g;
   g.foundation();
+  g.add("drv-virtio-block", "drv-virtio-block", rootd::bcfg::Launch::DEVICED);
   g.add("blockd", "blockd");
   g.add("keyd", "keyd");
   g.add("e2fsd", "e2fsd");

@@ -7,7 +7,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # erix-boot's options, so that a mistyped one fails before a build. The
 # scripts test compares these lists with `erix-boot --help`.
-VALUE_OPTIONS=(--image --fault --latency --handoff --write-handoff --hooks --audit-json --trace --chart)
+VALUE_OPTIONS=(--image --fault --latency --handoff --write-handoff --hooks --audit-json --trace --chart --disk)
 FLAG_OPTIONS=(--audit --stack --version)
 
 usage() {

@@ -10,8 +10,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# gdisk, fdisk, e2fsprogs, dosfstools: the storage tests make GPT disk images
+# with sgdisk, sfdisk, mke2fs and mkfs.fat.
 PACKAGES=(meson ninja-build g++ pkg-config binutils catch2 libfmt-dev libtomlplusplus-dev
-          graphviz clang-14 libclang-rt-14-dev clang-tidy)
+          graphviz clang-14 libclang-rt-14-dev clang-tidy gdisk fdisk e2fsprogs dosfstools)
 
 setup_usage() {
   cat <<EOF

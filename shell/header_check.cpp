@@ -22,6 +22,7 @@
 #include "rootd/boot_report.hpp"
 #include "rootd/boot_schedule.hpp"
 #include "rootd/boot_shed.hpp"
+#include "rootd/boot_storage.hpp"
 #include "rootd/boot_teardown.hpp"
 #include "rootd/boot_wait.hpp"
 #include "rootd/bytes.hpp"
@@ -46,6 +47,7 @@
 #include "rootd/sink.hpp"
 #include "rootd/status.hpp"
 #include "rootd/storage.hpp"
+#include "rootd/storage_intent.hpp"
 
 asm(R"(
     .section .text.entry, "ax", @progbits

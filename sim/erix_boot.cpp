@@ -89,6 +89,9 @@ Options:
   --latency SERVICE=TICKS  ticks SERVICE takes to answer (default 10; repeatable)
   --handoff FILE           give rootd these bytes as its handoff
   --write-handoff FILE     write the generated handoff to FILE
+  --disk IMAGE             the disk blockd serves: a GPT disk image (default:
+                           one generated with the config's partitions, when a
+                           provider is block-backed)
   --hooks TEXT             add a "rootd-hooks" module holding TEXT
                            (integration images: <hook>[:<service>])
   --audit                  print the ledger: every capability of every live
@@ -127,6 +130,7 @@ struct Options {
   std::optional<std::string> handoff_in;
   std::optional<std::string> handoff_out;
   std::optional<std::string> hooks;
+  std::optional<std::string> disk;
   std::optional<std::string> trace;
   std::optional<std::string> chart;
   std::optional<std::string> audit_json;
@@ -195,6 +199,10 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
       const auto v = value();
       if (!v) return missing();
       o.handoff_out = std::string(*v);
+    } else if (arg == "--disk") {
+      const auto v = value();
+      if (!v) return missing();
+      o.disk = std::string(*v);
     } else if (arg == "--hooks") {
       const auto v = value();
       if (!v) return missing();
@@ -274,6 +282,10 @@ std::optional<std::string> path_problem(const Options& o, const std::string& con
   // An empty handoff is a valid thing to refuse: rootd's job, not ours.
   if (o.handoff_in) {
     if (auto p = sim::input_problem(*o.handoff_in, "a handoff", InputRule::any_size)) return p;
+  }
+  // A disk without a GPT is blockd's answer to give, so any size passes here.
+  if (o.disk) {
+    if (auto p = sim::input_problem(*o.disk, "a disk image", InputRule::any_size)) return p;
   }
   const std::pair<const std::optional<std::string>*, std::string_view> outputs[] = {
       {&o.handoff_out, "the handoff"}, {&o.audit_json, "the audit"}, {&o.trace, "the trace"}, {&o.chart, "the chart"}};
@@ -495,6 +507,16 @@ int run(const Options& o) {
       fmt::print(stderr, "erix-boot: service {}: {}\n", s.name, added.error());
       return kExitUsage;
     }
+  }
+  {
+    std::string note;
+    auto disk = sim::prepare_disk(config->blob, o.disk, note);
+    if (!disk) {
+      fmt::print(stderr, "erix-boot: {}\n", disk.error());
+      return kExitUsage;
+    }
+    if (!note.empty()) fmt::print(stderr, "erix-boot: blockd serves {} without a GPT: {}\n", *o.disk, note);
+    services.storage().set_disk(std::move(*disk));
   }
   auto root_slot = model.boot_rootd(system->layout);
   if (!root_slot) {

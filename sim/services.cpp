@@ -87,6 +87,12 @@ std::string_view complaint_name(Complaint complaint) {
     case Complaint::malformed_envelope: return "malformed-envelope";
     case Complaint::module_missing: return "module-missing";
     case Complaint::module_wrong: return "module-wrong";
+    case Complaint::intent_missing: return "intent-missing";
+    case Complaint::intent_truncated: return "intent-truncated";
+    case Complaint::intent_malformed: return "intent-malformed";
+    case Complaint::intent_digest_mismatch: return "intent-digest-mismatch";
+    case Complaint::intent_not_theirs: return "intent-not-theirs";
+    case Complaint::intent_unexpected: return "intent-unexpected";
   }
   return "?";
 }
@@ -315,6 +321,10 @@ std::optional<Complaint> Services::check_envelope(Pid pid, ObjectId endpoint, co
 
 void Services::on_message(Pid receiver, ObjectId endpoint, const abi::Message& message, std::uint64_t badge,
                           const std::optional<Cap>& /*carried*/) {
+  if (message.label == static_cast<std::uint64_t>(abi::StorageIntent::CHUNK)) {
+    storage_.take_chunk(receiver, message);  // judged when the service answers
+    return;
+  }
   if (message.label != static_cast<std::uint64_t>(abi::Envelope::DELIVER)) {
     abi::Message reply = reply_error(KernelError::UNKNOWN_OPERATION);
     reply.badge = badge;
@@ -367,9 +377,22 @@ void Services::on_message(Pid receiver, ObjectId endpoint, const abi::Message& m
   model_.schedule(at, [this, receiver, reply, kind, complaint] { answer(receiver, reply, kind, complaint); });
 }
 
-void Services::answer(Pid pid, const abi::Message& reply, Answer kind, std::optional<Complaint> complaint) {
+void Services::answer(Pid pid, const abi::Message& given, Answer kind, std::optional<Complaint> complaint) {
   const Process* p = model_.process(pid);
   if (p == nullptr || p->state != ProcessState::running) return;  // stopped or crashed meanwhile
+  abi::Message reply = given;
+  if (const ServiceRecord* r = record_of(pid); kind == Answer::ready && r != nullptr) {
+    const rootd::Role* role = rootd::find_role(r->spec.role);
+    const IntentProblem problem =
+        role == nullptr ? IntentProblem::none : storage_.check_intent(pid, *role, p->identity, r->spec.name);
+    if (problem != IntentProblem::none) {
+      kind = Answer::not_ready;
+      complaint = static_cast<Complaint>(static_cast<std::uint64_t>(Complaint::intent_missing) +
+                                         static_cast<std::uint64_t>(problem) - 1);
+      reply = protocol::encode(protocol::Answer{protocol::AnswerKind::NOT_READY, static_cast<std::uint64_t>(*complaint)});
+      reply.badge = given.badge;
+    }
+  }
   model_.post_to_root(reply);
   ServiceRecord* rec = mutable_record(pid);
   if (rec != nullptr && !rec->answered_at.has_value()) {
@@ -393,6 +416,9 @@ CallReply Services::on_call(Pid receiver, ObjectId /*endpoint*/, const abi::Mess
   CallReply reply{reply_error(KernelError::UNKNOWN_OPERATION), std::nullopt};
   if (rec != nullptr && rec->spec.role == "procd") reply = procd_call(receiver, message, carried);
   if (rec != nullptr && rec->spec.role == "deviced") reply = deviced_call(receiver, message, carried);
+  if (rec != nullptr && rec->spec.role == "blockd") {
+    reply.message = rec->answer == Answer::ready ? storage_.blockd_call(message) : reply_error(KernelError::DENIED);
+  }
   // A launcher keeps a carried image frame only for a process it made.
   if (carried.has_value() && reply.message.label != abi::kReplyOk) model_.drop_cap(receiver, carried_landing_);
   return reply;

@@ -44,6 +44,7 @@
 
 #include "expected.hpp"
 #include "kernel_model.hpp"
+#include "storage_services.hpp"
 
 namespace erix::sim {
 
@@ -100,6 +101,13 @@ enum class Complaint : std::uint64_t {
                                  //   a reversed window, a carried cap)
   module_missing = 22,           // a profile module it consumes is not at its grant slot
   module_wrong = 23,             // not that module's frame, or with rights other than READ
+  // vfsd and filesystem services, at answer time (storage_services.hpp):
+  intent_missing = 24,           // no storage intent followed the envelope
+  intent_truncated = 25,         // fewer bytes than the intent announced
+  intent_malformed = 26,         // chunks out of order, or rootd::intent::decode refuses it
+  intent_digest_mismatch = 27,   // its digest is not that of its bytes
+  intent_not_theirs = 28,        // addressed to another service, or of the other kind
+  intent_unexpected = 29,        // a service that takes no intent was sent one
 };
 std::string_view complaint_name(Complaint complaint);
 
@@ -163,6 +171,8 @@ class Services final : public ProcessBehaviour {
   Expected<void, std::string> set_latency(std::string_view service, Tick latency);
 
   const std::vector<ServiceRecord>& records() const { return records_; }
+  StorageServices& storage() { return storage_; }
+  const StorageServices& storage() const { return storage_; }
   const ServiceRecord* find(std::string_view service) const;
   const ServiceRecord* record_of(Pid pid) const;
 
@@ -216,6 +226,7 @@ class Services final : public ProcessBehaviour {
     std::uint32_t populated = 0;
   };
   std::map<Pid, Population> populating_;  // staged drivers deviced is populating
+  StorageServices storage_;
 };
 
 }  // namespace erix::sim

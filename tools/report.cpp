@@ -222,11 +222,13 @@ std::string write_dot(std::string_view file, const bcfg::View& view, const Plann
           attrs = fmt::format("style=dotted, color=\"#8c8c8c\", fontcolor=\"#8c8c8c\", label=\"{}\"",
                               rootd::edge_kind_name(kind));
           break;
-        case EdgeKind::STORAGE:
-          attrs = fmt::format(
-              "style=dotted, color=\"#8c8c8c\", fontcolor=\"#8c8c8c\", label=\"storage {}\"",
-              provider_of(view, static_cast<std::uint16_t>(i), plan.deps[d]));
+        case EdgeKind::STORAGE: {
+          // No provider between them: a block service on its block driver.
+          const std::string_view provider = provider_of(view, static_cast<std::uint16_t>(i), plan.deps[d]);
+          attrs = fmt::format("style=dotted, color=\"#8c8c8c\", fontcolor=\"#8c8c8c\", label=\"storage {}\"",
+                              provider.empty() ? std::string_view("driver") : provider);
           break;
+        }
       }
       out += fmt::format("  \"{}\" -> \"{}\" [{}];\n", from, to, attrs);
     }

@@ -158,6 +158,22 @@ enum class Envelope : std::uint64_t {
   NOT_READY = 0x42,  // w0 = the service's own reason
 };
 
+// ---- storage (docs/storage-intent.md) ----
+
+// After DELIVER, vfsd and every filesystem service that serves a provider
+// receive their storage intent as chunks, SENT on the same endpoint with the
+// same badge; they answer READY or NOT_READY only once the last chunk is in.
+enum class StorageIntent : std::uint64_t {
+  CHUNK = 0x43,  // w0 = chunk index | intent length << 32, w1..w5 = 40 intent bytes
+};
+
+// blockd operations: CALL on blockd's service endpoint once blockd is READY.
+enum class BlockdOp : std::uint64_t {
+  PARTITION_TABLE = 0x60,  // no arguments; reply w0 = flags (bit 0: the disk has a GPT),
+                           //   w1 = namespace id (0: no namespace), w2..w5 = bitmap of
+                           //   the GPT entries in use: bit (n - 1) of the 256 for partition n
+};
+
 // Reply labels of CALLs: 0 on success, else a KernelError value.
 inline constexpr std::uint64_t kReplyOk = 0;
 

@@ -13,7 +13,8 @@
 //
 //   INTAKE    boot_intake.hpp    handoff, inventory, config, plan
 //   SCHEDULE  boot_schedule.hpp  a due shed, next launch, the probe, the final shed, or a wait
-//   LAUNCH    boot_launch.hpp    one service by its launch path, up to DELIVER
+//   STORAGE   boot_storage.hpp   blockd's partition table, before a block-backed filesystem
+//   LAUNCH    boot_launch.hpp    one service by its launch path, up to DELIVER (and its storage intent)
 //   PROBE     boot_probe.hpp     spawn the probe (REAP: destroy it once completed)
 //   WAIT      boot_wait.hpp      one answer or process event
 //   SHED      boot_shed.hpp      the shed schedule's deletes at this point
@@ -43,6 +44,7 @@
 #include "rootd/boot_report.hpp"
 #include "rootd/boot_schedule.hpp"
 #include "rootd/boot_shed.hpp"
+#include "rootd/boot_storage.hpp"
 #include "rootd/boot_teardown.hpp"
 #include "rootd/boot_wait.hpp"
 #include "rootd/drive.hpp"
@@ -105,6 +107,7 @@ class Engine {
     switch (phase_) {
       case BootPhase::INTAKE: return intake_.run(core_);
       case BootPhase::SCHEDULE: return schedule_next(core_);
+      case BootPhase::STORAGE: return storage_.run(core_);
       case BootPhase::LAUNCH: return launch_.run(core_);
       case BootPhase::PROBE: return probe_.run(core_);
       case BootPhase::WAIT: return wait_.run(core_);
@@ -124,6 +127,7 @@ class Engine {
     switch (phase) {
       case BootPhase::INTAKE: intake_.begin(); break;
       case BootPhase::SCHEDULE: break;
+      case BootPhase::STORAGE: storage_.begin(core_.launching); break;
       case BootPhase::LAUNCH: launch_.begin(core_.launching); break;
       case BootPhase::PROBE: probe_.begin(core_.launching); break;
       case BootPhase::WAIT: wait_.begin(); break;
@@ -140,6 +144,7 @@ class Engine {
   Core<Variant, N> core_;
   BootPhase phase_ = BootPhase::INTAKE;
   IntakeUnit<Variant, N> intake_{};
+  StorageCheckUnit<Variant, N> storage_{};
   LaunchUnit<Variant, N> launch_{};
   ProbeUnit<Variant, N> probe_{};
   WaitUnit<Variant, N> wait_{};

@@ -32,6 +32,7 @@
 
 #include "rootd/boot_core.hpp"
 #include "rootd/boot_phases.hpp"
+#include "rootd/boot_storage.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/envelope.hpp"
 #include "rootd/protocol.hpp"
@@ -93,7 +94,8 @@ class LaunchUnit {
     STAGE,     // driver: one transfer into deviced's staging slot
     POPULATE,  // driver: deviced copies it on and drops it
     START,
-    DELIVER
+    DELIVER,
+    INTENT,  // storage services: the intent, chunk by chunk, after DELIVER
   };
 
   constexpr const ServicePlan& plan(const Core<Variant, N>& c) const { return c.service_plan(service_); }
@@ -185,6 +187,9 @@ class LaunchUnit {
         c.emit_send(p.endpoint_slot, protocol::encode(d), protocol::answer_badge(service_));
         return true;
       }
+      case Step::INTENT:
+        c.emit_send(p.endpoint_slot, storage_intent_chunk(c, service_, chunk_).message, protocol::answer_badge(service_));
+        return true;
     }
     return false;
   }
@@ -253,7 +258,13 @@ class LaunchUnit {
       case Step::DELIVER:
         if (!c.kernel_ok()) return fail(c, Reason::BOOT_ENVELOPE_SEND_FAILED);
         svc.phase = ServicePhase::STARTED;
-        return PhaseEvent::LAUNCHED;
+        chunk_ = 0;
+        chunks_ = intent::chunk_count(storage_intent_chunk(c, service_, 0).length);
+        step_ = Step::INTENT;
+        return chunks_ == 0 ? std::optional(PhaseEvent::LAUNCHED) : std::nullopt;
+      case Step::INTENT:
+        if (!c.kernel_ok()) return fail(c, Reason::BOOT_STORAGE_INTENT_SEND_FAILED);
+        return ++chunk_ < chunks_ ? std::nullopt : std::optional(PhaseEvent::LAUNCHED);
     }
     return fail(c, Reason::INTERNAL_STATE);
   }
@@ -302,6 +313,8 @@ class LaunchUnit {
   bool awaiting_ = false;  // the step's action is out; its outcome comes next
   std::uint32_t transfer_index_ = 0;
   std::uint32_t transfer_count_ = 0;
+  std::size_t chunk_ = 0;  // storage intent chunk being sent, of chunks_ (boot_storage.hpp)
+  std::size_t chunks_ = 0;
 };
 
 }  // namespace rootd::boot

@@ -25,8 +25,9 @@ enum class BootPhase : std::uint8_t {
   TEARDOWN,  // after a failure: stop, await, destroy, drop every started child; shed the rest
   REPORT,    // the terminal status line (and the DETAIL line on failure)
   PARKED,    // nothing more
+  STORAGE,   // before a block-backed filesystem: blockd's partition table checked (boot_storage.hpp)
 };
-inline constexpr std::size_t kBootPhaseCount = 10;
+inline constexpr std::size_t kBootPhaseCount = 11;
 
 enum class PhaseEvent : std::uint8_t {
   EMITTED,          // not an event: the unit emitted an action and awaits its outcome
@@ -45,6 +46,8 @@ enum class PhaseEvent : std::uint8_t {
   TORN_DOWN,        // TEARDOWN: every child and boot-time cap dealt with (a failure is recorded)
   REPORTED,         // REPORT: the terminal line is out
   FAILED,           // any phase: a failure was recorded
+  STORAGE_DUE,      // SCHEDULE: the next launch is a block-backed filesystem
+  STORAGE_CHECKED,  // STORAGE: its provider's partition is on the disk
 };
 
 struct Transition {
@@ -64,6 +67,10 @@ inline constexpr Transition kTransitions[] = {
     {BootPhase::SCHEDULE, PhaseEvent::ALL_READY, BootPhase::SHED},
     {BootPhase::SCHEDULE, PhaseEvent::IDLE, BootPhase::WAIT},
     {BootPhase::SCHEDULE, PhaseEvent::SHED_DUE, BootPhase::SHED},
+    {BootPhase::SCHEDULE, PhaseEvent::STORAGE_DUE, BootPhase::STORAGE},
+
+    {BootPhase::STORAGE, PhaseEvent::STORAGE_CHECKED, BootPhase::LAUNCH},
+    {BootPhase::STORAGE, PhaseEvent::FAILED, BootPhase::TEARDOWN},
 
     {BootPhase::LAUNCH, PhaseEvent::LAUNCHED, BootPhase::SCHEDULE},
     {BootPhase::LAUNCH, PhaseEvent::FAILED, BootPhase::TEARDOWN},
@@ -114,6 +121,7 @@ constexpr std::string_view boot_phase_name(BootPhase p) {
     case BootPhase::TEARDOWN: return "TEARDOWN";
     case BootPhase::REPORT: return "REPORT";
     case BootPhase::PARKED: return "PARKED";
+    case BootPhase::STORAGE: return "STORAGE";
   }
   return "?";
 }

@@ -2,7 +2,8 @@
 // READY goes first (rootd drops what it will not hand out again before it
 // does anything else). Then anything launchable is launched
 // (asynchronous launch: a service starts as soon as its own dependencies
-// are READY); the probe runs once every other service is READY; with
+// are READY; a block-backed filesystem first has its partition checked,
+// boot_storage.hpp); the probe runs once every other service is READY; with
 // everything READY comes the final shed; otherwise rootd waits.
 #pragma once
 
@@ -14,6 +15,7 @@
 #include "rootd/boot_core.hpp"
 #include "rootd/boot_phases.hpp"
 #include "rootd/boot_shed.hpp"
+#include "rootd/boot_storage.hpp"
 
 namespace rootd::boot {
 
@@ -24,7 +26,7 @@ constexpr PhaseEvent schedule_next(Core<Variant, N>& c) {
     const std::uint16_t s = c.st.queue[c.queue_head++];
     c.launching = s;
     c.state(s).phase = ServicePhase::LAUNCHING;
-    return PhaseEvent::LAUNCHABLE;
+    return block_backed_provider(c.cfg, s) != bcfg::kNoIndex ? PhaseEvent::STORAGE_DUE : PhaseEvent::LAUNCHABLE;
   }
   const BootPlan<N>& plan = c.plan();
   if (c.ready_count + plan.probe_count == c.n() + c.probes_done) {

@@ -6,9 +6,13 @@
 // wired to (a peer's endpoint must be served before it is handed out); the
 // service that launches it (procd for procd-launched roles and the probe,
 // deviced for drivers, the previous foundation service for foundation roles:
-// memd -> vspaced -> pagerd -> procd); and through provider rows, a
-// filesystem service on its block and key services and vfsd on every
-// provider's filesystem service.
+// memd -> vspaced -> pagerd -> procd); a block service on its block driver
+// (blockd on drv-virtio-block); and through provider rows, a filesystem
+// service on its block and key services and vfsd on every provider's
+// filesystem service. So a block-backed provider starts in the order
+// drv-virtio-block -> blockd -> its filesystem -> vfsd whatever `peers` say,
+// and a provider whose block service has no driver in the config is refused
+// (ORDER_BLOCK_DRIVER_MISSING, at the block service's row).
 //
 // Wave w holds every service whose longest dependency chain has w links, so
 // a wave can start together once the previous waves are READY. The launch
@@ -36,7 +40,7 @@ enum class EdgeKind : std::uint8_t {
   PEER = 1,        // wired peer
   LAUNCHER = 2,    // procd / deviced launches it
   FOUNDATION = 3,  // memd -> vspaced -> pagerd -> procd
-  STORAGE = 4,     // provider rows
+  STORAGE = 4,     // provider rows, and a block service's driver
 };
 
 constexpr std::string_view edge_kind_name(EdgeKind k) {
@@ -51,9 +55,24 @@ constexpr std::string_view edge_kind_name(EdgeKind k) {
 }
 
 // Upper bound on dependency edges: explicit lists, one launcher edge per
-// service, foundation chain, and per provider at most block + key + vfsd.
-inline constexpr std::size_t kMaxDependencies =
-    bcfg::kMaxAfterEdges + bcfg::kMaxPeerEdges + bcfg::kMaxServices + 3 + 3 * bcfg::kMaxProviders;
+// service, foundation chain, per provider at most block + key + vfsd, and
+// the driver edges of the first service of each block role (block roles are
+// singletons; a second one is policy's error and gets no driver edge, so the
+// bound holds for any config).
+inline constexpr std::size_t kMaxBlockDrivers = 1;
+namespace detail {
+constexpr bool block_driver_roles_fit() {
+  for (const Role& r : kRoles) {
+    std::size_t drivers = 0;
+    for (const Role& d : kRoles) drivers += r.private_peers.has(d.id) && d.launch == LaunchPath::DEVICED ? 1 : 0;
+    if (r.storage == StorageClass::BLOCK && (drivers > kMaxBlockDrivers || !r.singleton)) return false;
+  }
+  return true;
+}
+static_assert(block_driver_roles_fit(), "a block role must be a singleton with at most kMaxBlockDrivers driver roles");
+}  // namespace detail
+inline constexpr std::size_t kMaxDependencies = bcfg::kMaxAfterEdges + bcfg::kMaxPeerEdges + bcfg::kMaxServices + 3 +
+                                                3 * bcfg::kMaxProviders + kMaxBlockDrivers * kRoleCount;
 static_assert(kMaxDependencies < 0xFFFFFFFFULL);
 
 struct OrderPlan {
@@ -97,6 +116,30 @@ constexpr LauncherIndex index_roles(const ServiceRoles& roles, OrderPlan& plan) 
   return idx;
 }
 
+// A block service's driver: the first service of the deviced-launched role
+// its role may be wired to (blockd: drv-virtio-block; kMaxBlockDrivers says
+// there is at most one such role), as launcher edges name the first
+// launcher; kNoIndex when the config has none.
+constexpr std::uint16_t block_driver_of(const OrderPlan& plan, const LauncherIndex& idx, std::uint16_t block) {
+  const Role* r = plan.role_at(block);
+  for (std::size_t k = 0; r != nullptr && k < kRoleCount; ++k) {
+    if (r->private_peers.has(kRoles[k].id) && kRoles[k].launch == LaunchPath::DEVICED) return idx.by_role[k];
+  }
+  return bcfg::kNoIndex;
+}
+
+// Whether `after` or `peers` of `from` name `to` already: the order is then
+// explicit, and the graph shows the edge once.
+constexpr bool listed(const bcfg::View& cfg, std::uint16_t from, std::uint16_t to) {
+  for (std::uint16_t d : cfg.after(from)) {
+    if (d == to) return true;
+  }
+  for (std::uint16_t d : cfg.peers(from)) {
+    if (d == to) return true;
+  }
+  return false;
+}
+
 // Calls f(dependent, dependency, kind) for every edge, self edges included
 // (the caller skips those). A launcher that is absent gives no edge:
 // validate_config (policy.hpp) reports it, and planning never runs on a
@@ -115,6 +158,13 @@ constexpr void for_each_edge(const bcfg::View& cfg, const OrderPlan& plan, const
     const std::uint16_t l = idx.by_role[role_index(*launcher)];
     if (l == bcfg::kNoIndex) continue;
     f(me, l, r->launch == LaunchPath::FOUNDATION ? EdgeKind::FOUNDATION : EdgeKind::LAUNCHER);
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto me = static_cast<std::uint16_t>(i);
+    const Role* r = plan.role_at(i);
+    if (r == nullptr || r->storage != StorageClass::BLOCK || idx.by_role[role_index(r->id)] != me) continue;
+    const std::uint16_t driver = block_driver_of(plan, idx, me);
+    if (driver != bcfg::kNoIndex && !listed(cfg, me, driver)) f(me, driver, EdgeKind::STORAGE);
   }
   const std::uint16_t vfsd = idx.by_role[role_index(RoleId::VFSD)];
   for (std::size_t p = 0; p < cfg.provider_count(); ++p) {
@@ -174,6 +224,19 @@ constexpr bool plan_order(const bcfg::View& cfg, const ServiceRoles& roles, Orde
       report(peer_entry_error(cfg, Reason::ORDER_FOUNDATION_WAITS_FOR_SERVICE, i, k));
       reported = true;
     }
+  }
+  // A block service that backs a provider serves a disk only through its
+  // driver: without one, the filesystems above it would start on nothing.
+  for (std::size_t p = 0; p < cfg.provider_count(); ++p) {
+    const std::uint16_t block = cfg.provider(p).block;
+    // A block that is not a block service is policy's PROVIDER_BLOCK_NOT_BLOCK_SERVICE.
+    if (block == bcfg::kNoIndex || plan.role_at(block) == nullptr || plan.role_at(block)->storage != StorageClass::BLOCK ||
+        detail::block_driver_of(plan, idx, block) != bcfg::kNoIndex) {
+      continue;
+    }
+    bool first = true;  // one report per block service
+    for (std::size_t q = 0; q < p; ++q) first = first && cfg.provider(q).block != block;
+    if (first) report(service_error(cfg, Reason::ORDER_BLOCK_DRIVER_MISSING, block));
   }
   // Pass 1: count each service's dependencies (and dependents), noting any
   // self `after` (a self peer is policy's PEER_SELF). The edges of the

@@ -396,4 +396,70 @@ constexpr Result<KernelRequest> decode_kernel_request(const abi::Message& m) {
   return r;
 }
 
+// ---- storage: blockd's partition table, CALL on blockd's service endpoint -------------
+//
+// (The storage intent chunks are encoded by storage_intent.hpp, which owns
+// their bytes.)
+
+inline constexpr std::size_t kPartitionBitmapWords = 4;
+inline constexpr std::uint32_t kMaxBitmapPartition = 64 * kPartitionBitmapWords;  // partitions 1..256
+inline constexpr std::uint64_t kPartitionTableHasGpt = 1;
+
+constexpr abi::Message partition_table_request() {
+  abi::Message m{};
+  m.label = static_cast<std::uint64_t>(abi::BlockdOp::PARTITION_TABLE);
+  return m;
+}
+
+// Whether `m` is exactly a PARTITION_TABLE request (blockd's side).
+constexpr bool is_partition_table_request(const abi::Message& m) {
+  if (m.label != static_cast<std::uint64_t>(abi::BlockdOp::PARTITION_TABLE) || m.cap != abi::kNoSlot) return false;
+  for (std::uint64_t w : m.words) {
+    if (w != 0) return false;
+  }
+  return true;
+}
+
+struct PartitionTable {
+  bool gpt = false;
+  std::uint64_t name_space = 0;  // 0: blockd has no namespace for the disk
+  std::uint64_t in_use[kPartitionBitmapWords] = {};
+
+  // GPT partition numbers count from 1.
+  constexpr bool has(std::uint32_t partition) const {
+    if (partition == 0 || partition > kMaxBitmapPartition) return false;
+    const std::uint32_t bit = partition - 1;
+    return ((in_use[bit / 64] >> (bit % 64)) & 1U) != 0;
+  }
+  constexpr void add(std::uint32_t partition) {
+    if (partition == 0 || partition > kMaxBitmapPartition) return;
+    const std::uint32_t bit = partition - 1;
+    in_use[bit / 64] |= std::uint64_t{1} << (bit % 64);
+  }
+};
+
+constexpr abi::Message encode(const PartitionTable& t) {
+  abi::Message m{};
+  m.label = abi::kReplyOk;
+  m.words[0] = t.gpt ? kPartitionTableHasGpt : 0;
+  m.words[1] = t.name_space;
+  for (std::size_t i = 0; i < kPartitionBitmapWords; ++i) m.words[2 + i] = t.in_use[i];
+  return m;
+}
+
+// rootd's side: a refused call, unknown flags, a carried cap, or entries in
+// use on a disk without a GPT are malformed.
+constexpr Result<PartitionTable> decode_partition_table(const abi::Message& m) {
+  const Error bad{Reason::BOOT_STORAGE_QUERY_FAILED, 0};
+  if (m.label != abi::kReplyOk || m.cap != abi::kNoSlot || (m.words[0] & ~kPartitionTableHasGpt) != 0) return bad;
+  PartitionTable t;
+  t.gpt = m.words[0] == kPartitionTableHasGpt;
+  t.name_space = m.words[1];
+  for (std::size_t i = 0; i < kPartitionBitmapWords; ++i) {
+    t.in_use[i] = m.words[2 + i];
+    if (!t.gpt && t.in_use[i] != 0) return bad;
+  }
+  return t;
+}
+
 }  // namespace rootd::protocol

@@ -282,7 +282,8 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
 #define ROOTD_REASONS_ORDERING(X)                                  \
   X(ORDER_SELF_DEPENDENCY, 370, CONTRACT_INVALID)                  \
   X(ORDER_CYCLE, 371, CONTRACT_INVALID)                            \
-  X(ORDER_FOUNDATION_WAITS_FOR_SERVICE, 372, CONTRACT_INVALID)
+  X(ORDER_FOUNDATION_WAITS_FOR_SERVICE, 372, CONTRACT_INVALID)   \
+  X(ORDER_BLOCK_DRIVER_MISSING, 373, CONTRACT_INVALID)
 
 // inventory.hpp
 #define ROOTD_REASONS_INVENTORY(X)                                           \
@@ -319,7 +320,24 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(BOOT_SHED_FAILED, 467, INTERNAL_ERROR)                         \
   X(TEARDOWN_INCOMPLETE, 470, INTERNAL_ERROR)                      \
   X(TEARDOWN_SHED_FAILED, 471, INTERNAL_ERROR)                     \
-  X(BOOT_DRIVER_POPULATE_FAILED, 490, SERVICE_BOOTSTRAP_FAILED)
+  X(BOOT_DRIVER_POPULATE_FAILED, 490, SERVICE_BOOTSTRAP_FAILED)      \
+  ROOTD_REASONS_BOOT_STORAGE(X)
+
+// boot_storage.hpp: rootd's storage checks and the intent it sends
+#define ROOTD_REASONS_BOOT_STORAGE(X)                                \
+  X(BOOT_STORAGE_QUERY_FAILED, 480, SERVICE_BOOTSTRAP_FAILED)        \
+  X(BOOT_STORAGE_NO_GPT, 481, SERVICE_BOOTSTRAP_FAILED)              \
+  X(BOOT_STORAGE_PARTITION_MISSING, 482, SERVICE_BOOTSTRAP_FAILED)   \
+  X(BOOT_STORAGE_INTENT_SEND_FAILED, 483, SERVICE_BOOTSTRAP_FAILED)
+
+// storage_intent.hpp's decoder, which vfsd and the filesystem services run.
+// rootd only encodes, so its images (ROOTD_IMAGE) leave these names out of
+// the table, as they leave out the hook names; the numbers stay reserved.
+#define ROOTD_REASONS_STORAGE_INTENT(X)                              \
+  X(BOOT_STORAGE_INTENT_TRUNCATED, 484, SERVICE_BOOTSTRAP_FAILED)    \
+  X(BOOT_STORAGE_INTENT_BAD_HEADER, 485, SERVICE_BOOTSTRAP_FAILED)   \
+  X(BOOT_STORAGE_INTENT_BAD_ROW, 486, SERVICE_BOOTSTRAP_FAILED)      \
+  X(BOOT_STORAGE_INTENT_DIGEST, 487, SERVICE_BOOTSTRAP_FAILED)
 
 // Integration fault hooks (boot.hpp Hook). Their names are left out of the
 // table in images built with ROOTD_NO_FAULT_HOOKS (runtime and release), so
@@ -342,7 +360,7 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
 enum class Reason : std::uint16_t {
   NONE = 0,
 #define ROOTD_X_ENUM(name, num, st) name = num,
-  ROOTD_REASONS(ROOTD_X_ENUM) ROOTD_REASONS_HOOKS(ROOTD_X_ENUM)
+  ROOTD_REASONS(ROOTD_X_ENUM) ROOTD_REASONS_HOOKS(ROOTD_X_ENUM) ROOTD_REASONS_STORAGE_INTENT(ROOTD_X_ENUM)
 #undef ROOTD_X_ENUM
 };
 
@@ -357,6 +375,9 @@ inline constexpr ReasonInfo kReasonTable[] = {
     ROOTD_REASONS(ROOTD_X_ROW)
 #if !defined(ROOTD_NO_FAULT_HOOKS)
     ROOTD_REASONS_HOOKS(ROOTD_X_ROW)
+#endif
+#if !defined(ROOTD_IMAGE)
+    ROOTD_REASONS_STORAGE_INTENT(ROOTD_X_ROW)
 #endif
 #undef ROOTD_X_ROW
 };
