@@ -179,7 +179,8 @@ std::vector<NotBooted> not_booted() {
                    Reason::ENVELOPE_DEDICATED_REPEATED, Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID,
                    Reason::ENVELOPE_SOURCE_MISMATCH, Reason::ENVELOPE_PEER_INDEX_INVALID,
                    Reason::ENVELOPE_PEER_ROLE_MISMATCH, Reason::ENVELOPE_PEER_NOT_CONFIGURED,
-                   Reason::ENVELOPE_PEER_MISSING, Reason::ENVELOPE_PEER_REPEATED}) {
+                   Reason::ENVELOPE_PEER_MISSING, Reason::ENVELOPE_PEER_REPEATED,
+                   Reason::ENVELOPE_DEDICATED_MISSING, Reason::ENVELOPE_STORAGE_ENDPOINT_MISSING}) {
     out.push_back({r, kByConstruction});
   }
   out.push_back({Reason::ENVELOPE_COUNT_MISMATCH,

@@ -272,7 +272,9 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(ENVELOPE_PEER_MISSING, 359, CONTRACT_INVALID)                            \
   X(TRANSFER_SERVICE_ENDPOINT_SLOT_MISMATCH, 360, CONTRACT_INVALID)          \
   X(ENVELOPE_PEER_REPEATED, 361, CONTRACT_INVALID)                          \
-  X(CONFIG_NO_SERVICES, 362, CONTRACT_INVALID)
+  X(CONFIG_NO_SERVICES, 362, CONTRACT_INVALID)                              \
+  X(ENVELOPE_DEDICATED_MISSING, 363, CONTRACT_INVALID)                       \
+  X(ENVELOPE_STORAGE_ENDPOINT_MISSING, 364, CONTRACT_INVALID)
 
 // ordering.hpp
 #define ROOTD_REASONS_ORDERING(X)                                  \
