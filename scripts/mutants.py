@@ -142,6 +142,8 @@ def first_error(output: str) -> str:
 
 
 def build(build_dir: Path, targets: list[str], jobs: int, timeout: float) -> tuple[bool, str]:
+    if not targets:
+        return True, ""  # a script test: nothing to build (ninja with no target would build everything)
     try:
         out = run(["ninja", "-C", str(build_dir), f"-j{jobs}", *targets], timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -202,7 +204,11 @@ def apply(src: Path, m: Mutant) -> tuple[Path, bytes] | str:
     return path, original
 
 
-def judge(m: Mutant, src: Path, build_dir: Path, tests: list[Test], jobs: int, timeout: float) -> Verdict:
+def judge(m: Mutant, src: Path, build_dir: Path, tests: list[Test], jobs: int, timeout: float,
+          killer: str = "") -> Verdict:
+    # The test that killed this mutant last time goes first: on a re-run most
+    # mutants then cost one build and one test.
+    tests = sorted(tests, key=lambda t: t.name != killer)
     applied = apply(src, m)
     if isinstance(applied, str):
         return Verdict(m, "error", applied)
@@ -302,12 +308,20 @@ def main() -> int:
     tests.sort(key=lambda t: t.seconds)
     print("mutants: test order: " + ", ".join(f"{t.name} ({t.seconds:.1f} s)" for t in tests), flush=True)
 
+    killers_file = args.work / "killers.json"
+    try:
+        killers = json.loads(killers_file.read_text())
+    except (OSError, json.JSONDecodeError):
+        killers = {}
     verdicts: list[Verdict] = []
     for i, m in enumerate(mutants, 1):
         start = time.monotonic()
-        v = judge(m, src, build_dir, tests, args.jobs, args.timeout)
+        v = judge(m, src, build_dir, tests, args.jobs, args.timeout, killers.get(m.name, ""))
         v.seconds = time.monotonic() - start
         verdicts.append(v)
+        if v.killed:
+            killers[m.name] = v.test
+            killers_file.write_text(json.dumps(killers, indent=1, sort_keys=True) + "\n")
         print(f"[{i}/{len(mutants)}] {m.name}: {describe(v)} ({v.seconds:.0f} s)", flush=True)
     # Leave the scratch build matching the unmutated tree for the next run.
     build(build_dir, sorted({x for t in tests for x in t.targets}), args.jobs, args.timeout)
