@@ -534,6 +534,16 @@ TEST_CASE("errors carry the offset of the row at fault, which names the service"
   CHECK(rootd::owner_of(vs, rootd::profile_error(vs, Reason::PROFILE_ROLE_MISSING)) == rootd::bcfg::kNoIndex);
 }
 
+static bool inventory_clean(const rootd::bcfg::View& config, const rootd::handoff::View& h) {
+  std::vector<rootd::Error> errors;
+  const bool clean = rootd::validate_inventory(config, h, [&](rootd::Error e) {
+    errors.push_back(e);
+    return true;
+  });
+  note(errors);
+  return clean && errors.empty();
+}
+
 static void envelope_rules() {
   const rootd::bcfg::View config = parse_config(kAllRolesBlob.view());
   const Synthesized base = synthesize(config, kSources);
@@ -792,6 +802,10 @@ static void inventory_rules() {
        Reason::INVENTORY_CANONICAL_SLOT_OCCUPIED},
       {"no room for the retained endpoints", {.slot_count = fixtures::kFirstFreeSlot + n - 1},
        Reason::INVENTORY_CSPACE_TOO_SMALL},
+      // Three slots per service (retained endpoint, process cap, install
+      // grant), docs/startup-protocol.md section 2: one short is too small.
+      {"one slot short of three per service", {.slot_count = fixtures::kFirstFreeSlot + 3 * n - 1},
+       Reason::INVENTORY_CSPACE_TOO_SMALL},
       {"no boot-config", {.omit_module = "boot-config"}, Reason::MODULE_BOOT_CONFIG_MISSING},
       {"memd image missing", {.omit_module = "memd"}, Reason::MODULE_SERVICE_IMAGE_MISSING},
   };
@@ -818,6 +832,9 @@ static void inventory_rules() {
       CHECK(rootd::owner_of(config, errors[0]) == config.find_service("memd"));
     }
   }
+  // Exactly three slots per service is enough.
+  const auto exact = fixtures::make_handoff(fixtures::kRuntimeModules, {.slot_count = fixtures::kFirstFreeSlot + 3 * n});
+  CHECK(inventory_clean(config, parse_handoff(exact.view())));
   // The slot field of the entry at fault.
   const auto moved = fixtures::make_handoff(fixtures::kRuntimeModules, {.moved_endpoint = 7, .moved_to = 2225});
   const rootd::handoff::View hm = parse_handoff(moved.view());
