@@ -141,7 +141,7 @@ def first_error(output: str) -> str:
     return lines[-1][:300] if lines else "build failed"
 
 
-def build(build_dir: Path, targets: list[str], jobs: int, timeout: float) -> tuple[bool, str]:
+def build(build_dir: Path, targets: list[str], jobs: int, timeout: float | None) -> tuple[bool, str]:
     if not targets:
         return True, ""  # a script test: nothing to build (ninja with no target would build everything)
     try:
@@ -261,7 +261,8 @@ def main() -> int:
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--report", type=Path, metavar="FILE", help="also write the results as a Markdown table to FILE")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="ninja jobs (default: 2)")
-    ap.add_argument("--timeout", type=float, default=900, help="seconds allowed for one build or one test")
+    ap.add_argument("--timeout", type=float, default=1800,
+                    help="seconds allowed for one mutant's build or one test (default: 1800)")
     args = ap.parse_args()
 
     mutants = load_mutants(args.mutants)
@@ -298,7 +299,8 @@ def main() -> int:
     if not tests:
         fail("the scratch build lists no host or elf tests")
     print(f"mutants: baseline build and {len(tests)} tests (must pass)", flush=True)
-    ok, why = build(build_dir, sorted({x for t in tests for x in t.targets}), args.jobs, args.timeout)
+    # No time limit here: a first build of everything takes as long as it takes.
+    ok, why = build(build_dir, sorted({x for t in tests for x in t.targets}), args.jobs, None)
     if not ok:
         fail(f"the unmutated tree does not build: {why}")
     for t in tests:
@@ -323,32 +325,44 @@ def main() -> int:
             killers[m.name] = v.test
             killers_file.write_text(json.dumps(killers, indent=1, sort_keys=True) + "\n")
         print(f"[{i}/{len(mutants)}] {m.name}: {describe(v)} ({v.seconds:.0f} s)", flush=True)
+        write_results(args, verdicts, time.monotonic() - started)  # partial results survive an interrupted run
     # Leave the scratch build matching the unmutated tree for the next run.
-    build(build_dir, sorted({x for t in tests for x in t.targets}), args.jobs, args.timeout)
+    build(build_dir, sorted({x for t in tests for x in t.targets}), args.jobs, None)
+    return finish(args, verdicts, time.monotonic() - started)
 
+
+def score_line(verdicts: list[Verdict], wall: float) -> tuple[str, dict]:
     killable = [v for v in verdicts if not v.mutant.unkillable and v.kind != "error"]
     killed = [v for v in killable if v.killed]
     errors = [v for v in verdicts if v.kind == "error"]
     unkillable = [v for v in verdicts if v.mutant.unkillable]
     score = 100.0 * len(killed) / len(killable) if killable else 0.0
-    wall = time.monotonic() - started
-    print()
-    print(summary_table(verdicts))
     line = (f"mutation score: {len(killed)}/{len(killable)} killable mutants killed ({score:.1f} %); "
             f"{len(unkillable)} listed unkillable; {len(errors)} did not apply; wall time {wall / 60:.1f} min")
-    print("\n" + line)
+    return line, {"killed": len(killed), "killable": len(killable), "percent": round(score, 1),
+                  "unkillable": len(unkillable), "errors": len(errors)}
+
+
+def write_results(args: argparse.Namespace, verdicts: list[Verdict], wall: float) -> None:
+    line, score = score_line(verdicts, wall)
     if args.report:
         args.report.write_text(summary_table(verdicts) + f"\n\n{line}\n")
     if args.json:
         args.json.write_text(json.dumps({
-            "score": {"killed": len(killed), "killable": len(killable), "percent": round(score, 1),
-                      "unkillable": len(unkillable), "errors": len(errors)},
+            "score": score,
             "wall_seconds": round(wall, 1),
             "mutants": [{**asdict(v.mutant), "verdict": v.kind, "killer": v.test, "detail": v.detail,
                          "seconds": round(v.seconds, 1)} for v in verdicts],
         }, indent=2) + "\n")
-    return 1 if errors else 0
 
+
+def finish(args: argparse.Namespace, verdicts: list[Verdict], wall: float) -> int:
+    write_results(args, verdicts, wall)
+    line, _ = score_line(verdicts, wall)
+    print()
+    print(summary_table(verdicts))
+    print("\n" + line)
+    return 1 if any(v.kind == "error" for v in verdicts) else 0
 
 if __name__ == "__main__":
     sys.exit(main())
