@@ -36,6 +36,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_LIST = ROOT / "scripts" / "mutants.toml"
 DEFAULT_WORK = Path(os.environ.get("TMPDIR", "/tmp")) / "rootd-mutants"
+# Which test killed each mutant on the last recorded run: tried first, so a
+# run mostly costs one incremental build and one test per mutant. Only an
+# ordering hint: a stale entry costs time, never a wrong verdict.
+KILLERS = ROOT / "scripts" / "mutants.killers.json"
 SUITES = ("host", "elf")  # lint (clang-tidy) says nothing about behaviour
 KEYS = ("name", "rule", "file", "find", "replace")
 
@@ -260,6 +264,8 @@ def main() -> int:
                     help=f"scratch directory, reused between runs (default: {DEFAULT_WORK})")
     ap.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
     ap.add_argument("--report", type=Path, metavar="FILE", help="also write the results as a Markdown table to FILE")
+    ap.add_argument("--save-killers", action="store_true",
+                    help="record each killer in scripts/mutants.killers.json (commit it) instead of the work directory")
     ap.add_argument("-j", "--jobs", type=int, default=2, help="ninja jobs (default: 2)")
     ap.add_argument("--timeout", type=float, default=1800,
                     help="seconds allowed for one mutant's build or one test (default: 1800)")
@@ -310,11 +316,13 @@ def main() -> int:
     tests.sort(key=lambda t: t.seconds)
     print("mutants: test order: " + ", ".join(f"{t.name} ({t.seconds:.1f} s)" for t in tests), flush=True)
 
-    killers_file = args.work / "killers.json"
-    try:
-        killers = json.loads(killers_file.read_text())
-    except (OSError, json.JSONDecodeError):
-        killers = {}
+    killers: dict[str, str] = {}
+    for f in (KILLERS, args.work / "killers.json"):
+        try:
+            killers.update(json.loads(f.read_text()))
+        except (OSError, json.JSONDecodeError):
+            pass
+    killers_file = KILLERS if args.save_killers else args.work / "killers.json"
     verdicts: list[Verdict] = []
     for i, m in enumerate(mutants, 1):
         start = time.monotonic()
