@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -271,6 +272,8 @@ def main() -> int:
                     help="seconds allowed for one mutant's build or one test (default: 1800)")
     args = ap.parse_args()
 
+    # A TERM (like Ctrl-C) unwinds through judge(), which restores the file.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     mutants = load_mutants(args.mutants)
     if args.only:
         names = {m.name for m in mutants}
