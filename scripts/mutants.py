@@ -223,6 +223,10 @@ def judge(m: Mutant, src: Path, build_dir: Path, tests: list[Test], jobs: int, t
         # first failure (build or run) names the killer.
         for t in tests:
             ok, why = build(build_dir, t.targets, jobs, timeout)
+            if not ok and "[-Werror" in why:
+                # Only a warning (-Werror): the change left something unused,
+                # which says nothing about the rule. Fix the mutant's replace.
+                return Verdict(m, "error", f"compiles only with a warning: {why}", t.name)
             if not ok:
                 return Verdict(m, "compile", why, t.name)
             ok, _ = run_test(build_dir, t.name, timeout)
