@@ -184,7 +184,8 @@ std::vector<NotBooted> not_booted() {
                    Reason::ENVELOPE_SOURCE_MISMATCH, Reason::ENVELOPE_PEER_INDEX_INVALID,
                    Reason::ENVELOPE_PEER_ROLE_MISMATCH, Reason::ENVELOPE_PEER_NOT_CONFIGURED,
                    Reason::ENVELOPE_PEER_MISSING, Reason::ENVELOPE_PEER_REPEATED,
-                   Reason::TRANSFER_MODULE_NOT_AUTHORIZED, Reason::TRANSFER_MODULE_SLOT_MISMATCH}) {
+                   Reason::TRANSFER_MODULE_NOT_AUTHORIZED, Reason::TRANSFER_MODULE_SLOT_MISMATCH,
+                   Reason::ENVELOPE_DEDICATED_MISSING, Reason::ENVELOPE_STORAGE_ENDPOINT_MISSING}) {
     out.push_back({r, kByConstruction});
   }
   out.push_back({Reason::ENVELOPE_COUNT_MISMATCH,

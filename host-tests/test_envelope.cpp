@@ -355,6 +355,31 @@ std::vector<rootd::Error> envelope_errors(const rootd::bcfg::View& config, const
 
 const rootd::Sources kSources = rootd::canonical_sources(fixtures::kImageFrameSlot, fixtures::kFirstFreeSlot);
 
+// Rewrites one envelope's transfer list (drop or add rows), moving every
+// later envelope's transfers so the table stays contiguous.
+void edit_transfers(Synthesized& s, std::size_t service, const std::function<void(std::vector<rootd::Transfer>&)>& f) {
+  std::vector<rootd::Transfer> all;
+  for (std::size_t i = 0; i < s.set.envelope_count; ++i) {
+    const auto own = s.set.transfers_of(i);
+    std::vector<rootd::Transfer> rows(own.begin(), own.end());
+    if (i == service) f(rows);
+    s.set.envelopes[i].first_transfer = static_cast<std::uint32_t>(all.size());
+    s.set.envelopes[i].transfer_count = static_cast<std::uint32_t>(rows.size());
+    all.insert(all.end(), rows.begin(), rows.end());
+  }
+  REQUIRE(all.size() <= s.set.transfers.size());
+  std::copy(all.begin(), all.end(), s.set.transfers.begin());
+  s.set.transfer_count = all.size();
+}
+
+std::size_t find_dedicated(const std::vector<rootd::Transfer>& rows, rootd::EndpointKind kind) {
+  for (std::size_t k = 0; k < rows.size(); ++k) {
+    if (rows[k].authority == AuthorityKind::DEDICATED_ENDPOINT && rows[k].endpoint == kind) return k;
+  }
+  FAIL("no such dedicated endpoint in the envelope");
+  return 0;
+}
+
 }  // namespace
 
 TEST_CASE("each role's startup envelope matches docs/authority.md slot by slot") {
@@ -509,6 +534,16 @@ TEST_CASE("errors carry the offset of the row at fault, which names the service"
   CHECK(rootd::owner_of(vs, rootd::profile_error(vs, Reason::PROFILE_ROLE_MISSING)) == rootd::bcfg::kNoIndex);
 }
 
+static bool inventory_clean(const rootd::bcfg::View& config, const rootd::handoff::View& h) {
+  std::vector<rootd::Error> errors;
+  const bool clean = rootd::validate_inventory(config, h, [&](rootd::Error e) {
+    errors.push_back(e);
+    return true;
+  });
+  note(errors);
+  return clean && errors.empty();
+}
+
 static void envelope_rules() {
   const rootd::bcfg::View config = parse_config(kAllRolesBlob.view());
   const Synthesized base = synthesize(config, kSources);
@@ -596,7 +631,28 @@ static void envelope_rules() {
       {"peer dropped", [&](Synthesized& s) { --s.set.envelopes[index("app")].transfer_count; },
        Reason::ENVELOPE_PEER_MISSING},
       {"storage endpoint dropped", [&](Synthesized& s) { --s.set.envelopes[index("fatd")].transfer_count; },
-       Reason::ENVELOPE_PEER_MISSING},
+       Reason::ENVELOPE_STORAGE_ENDPOINT_MISSING},
+      {"deviced's driver-lifecycle endpoint dropped",
+       [&](Synthesized& s) {
+         edit_transfers(s, index("deviced"), [](std::vector<rootd::Transfer>& rows) {
+           rows.erase(rows.begin() + static_cast<long>(find_dedicated(rows, rootd::EndpointKind::DRIVER_LIFECYCLE)));
+         });
+       },
+       Reason::ENVELOPE_DEDICATED_MISSING},
+      {"deviced's child-populate endpoint dropped",
+       [&](Synthesized& s) {
+         edit_transfers(s, index("deviced"), [](std::vector<rootd::Transfer>& rows) {
+           rows.erase(rows.begin() + static_cast<long>(find_dedicated(rows, rootd::EndpointKind::CHILD_POPULATE)));
+         });
+       },
+       Reason::ENVELOPE_DEDICATED_MISSING},
+      {"a second copy of deviced's child-populate endpoint",
+       [&](Synthesized& s) {
+         edit_transfers(s, index("deviced"), [](std::vector<rootd::Transfer>& rows) {
+           rows.push_back(rows[find_dedicated(rows, rootd::EndpointKind::CHILD_POPULATE)]);
+         });
+       },
+       Reason::ENVELOPE_DEDICATED_REPEATED},
       {"same peer twice",
        [&](Synthesized& s) {
          const std::size_t f = first(s, "app");
@@ -626,6 +682,83 @@ static void envelope_rules() {
     }
   }
   CHECK(envelope_errors(config, kSources, base.set).empty());
+}
+
+// Each required kind of transfer, dropped alone, is reported with its own
+// reason and no other: the completeness checks do not lean on one another.
+TEST_CASE("a missing required transfer is named by its kind") {
+  const rootd::bcfg::View config = parse_config(kAllRolesBlob.view());
+  const Synthesized base = synthesize(config, kSources);
+  auto index = [&](std::string_view name) { return static_cast<std::size_t>(config.find_service(name)); };
+  auto drop_where = [&](std::string_view service, auto&& pick) {
+    Synthesized s = copy_of(base);
+    edit_transfers(s, index(service), [&](std::vector<rootd::Transfer>& rows) {
+      const auto before = rows.size();
+      std::erase_if(rows, pick);
+      REQUIRE(rows.size() + 1 == before);
+    });
+    return envelope_errors(config, kSources, s.set);
+  };
+  auto only = [](const std::vector<rootd::Error>& errors, Reason r) {
+    note(errors);
+    REQUIRE(errors.size() == 1);
+    CHECK(errors[0].reason == r);
+  };
+  using rootd::EndpointKind;
+  auto dedicated = [](EndpointKind k) {
+    return [k](const rootd::Transfer& t) { return t.authority == AuthorityKind::DEDICATED_ENDPOINT && t.endpoint == k; };
+  };
+  // The role catalog gives deviced two extra endpoints besides its primary.
+  const rootd::Role& deviced = rootd::role(RoleId::DEVICED);
+  REQUIRE(deviced.extra_count == 2);
+  for (std::size_t x = 0; x < deviced.extra_count; ++x) {
+    INFO(std::string(rootd::endpoint_info(deviced.extras[x].kind).name));
+    only(drop_where("deviced", dedicated(deviced.extras[x].kind)), Reason::ENVELOPE_DEDICATED_MISSING);
+  }
+  only(drop_where("deviced", dedicated(*deviced.primary)), Reason::ENVELOPE_PRIMARY_MISSING);
+  only(drop_where("pagerd", [](const rootd::Transfer& t) { return t.authority == AuthorityKind::IMAGE_FRAME; }),
+       Reason::ENVELOPE_IMAGE_FRAME_MISSING);
+  only(drop_where("app", [](const rootd::Transfer& t) { return t.authority == AuthorityKind::SERVICE_ENDPOINT; }),
+       Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID);
+  const auto logd = static_cast<std::uint16_t>(index("logd"));
+  only(drop_where("app", [&](const rootd::Transfer& t) { return t.authority == AuthorityKind::PEER_ENDPOINT && t.peer == logd; }),
+       Reason::ENVELOPE_PEER_MISSING);
+  const auto keyd = static_cast<std::uint16_t>(index("keyd"));
+  only(drop_where("e2fsd", [&](const rootd::Transfer& t) { return t.authority == AuthorityKind::STORAGE_ENDPOINT && t.peer == keyd; }),
+       Reason::ENVELOPE_STORAGE_ENDPOINT_MISSING);
+}
+
+// A second copy of a dedicated endpoint sits on the first copy's slot (the
+// rule pins each kind to one slot), so it must be told apart from two
+// different transfers on one slot.
+TEST_CASE("a repeated dedicated endpoint is not reported as a slot collision, nor the reverse") {
+  const rootd::bcfg::View config = parse_config(kAllRolesBlob.view());
+  const Synthesized base = synthesize(config, kSources);
+  const std::size_t deviced = static_cast<std::size_t>(config.find_service("deviced"));
+  Synthesized twice = copy_of(base);
+  edit_transfers(twice, deviced, [](std::vector<rootd::Transfer>& rows) {
+    const rootd::Transfer copy = rows[find_dedicated(rows, rootd::EndpointKind::CHILD_POPULATE)];
+    REQUIRE(copy.rights == rootd::abi::RIGHT_SEND);  // the SEND-only grant: no receive-side clash either
+    rows.push_back(copy);
+  });
+  const auto repeated = envelope_errors(config, kSources, twice.set);
+  note(repeated);
+  REQUIRE(repeated.size() == 1);
+  CHECK(repeated[0].reason == Reason::ENVELOPE_DEDICATED_REPEATED);
+  CHECK(rootd::owner_of(config, repeated[0]) == config.find_service("deviced"));
+  rootd::FirstError first;
+  CHECK_FALSE(rootd::validate_envelopes(config, kSources, twice.set, first));
+  CHECK(first.error.reason == Reason::ENVELOPE_DEDICATED_REPEATED);
+
+  // Two different peers on one slot: a collision, nothing repeated.
+  Synthesized collide = copy_of(base);
+  const std::size_t app = static_cast<std::size_t>(config.find_service("app"));
+  const std::size_t f = collide.set.envelopes[app].first_transfer;
+  collide.set.transfers[f + 2].local_slot = collide.set.transfers[f + 1].local_slot;
+  const auto collision = envelope_errors(config, kSources, collide.set);
+  note(collision);
+  CHECK(has(collision, Reason::ENVELOPE_SLOT_COLLISION));
+  CHECK_FALSE(has(collision, Reason::ENVELOPE_DEDICATED_REPEATED));
 }
 
 TEST_CASE("synthesis fails on storage too small and on an unknown role") {
@@ -669,6 +802,10 @@ static void inventory_rules() {
        Reason::INVENTORY_CANONICAL_SLOT_OCCUPIED},
       {"no room for the retained endpoints", {.slot_count = fixtures::kFirstFreeSlot + n - 1},
        Reason::INVENTORY_CSPACE_TOO_SMALL},
+      // Three slots per service (retained endpoint, process cap, install
+      // grant), docs/startup-protocol.md section 2: one short is too small.
+      {"one slot short of three per service", {.slot_count = fixtures::kFirstFreeSlot + 3 * n - 1},
+       Reason::INVENTORY_CSPACE_TOO_SMALL},
       {"no boot-config", {.omit_module = "boot-config"}, Reason::MODULE_BOOT_CONFIG_MISSING},
       {"memd image missing", {.omit_module = "memd"}, Reason::MODULE_SERVICE_IMAGE_MISSING},
   };
@@ -695,6 +832,9 @@ static void inventory_rules() {
       CHECK(rootd::owner_of(config, errors[0]) == config.find_service("memd"));
     }
   }
+  // Exactly three slots per service is enough.
+  const auto exact = fixtures::make_handoff(fixtures::kRuntimeModules, {.slot_count = fixtures::kFirstFreeSlot + 3 * n});
+  CHECK(inventory_clean(config, parse_handoff(exact.view())));
   // The slot field of the entry at fault.
   const auto moved = fixtures::make_handoff(fixtures::kRuntimeModules, {.moved_endpoint = 7, .moved_to = 2225});
   const rootd::handoff::View hm = parse_handoff(moved.view());

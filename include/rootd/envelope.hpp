@@ -21,10 +21,11 @@
 //
 // validate_envelopes() checks the set against the config and the sources:
 // every transfer authorized (authority.hpp); every slot inside the window
-// and used once; each service endpoint, primary and image frame present;
-// peers exactly the configured ones, each once; no dedicated endpoint given
-// twice to one role or received on by two holders; every source where
-// Sources says, with the rights rootd holds there.
+// and used once; each service endpoint, image frame and every dedicated
+// endpoint the role's rules give it present; peers and storage endpoints
+// exactly the configured ones, each once; no dedicated endpoint given twice
+// to one role or received on by two holders; every source where Sources
+// says, with the rights rootd holds there.
 //
 // Memory (rootd's stack budget is 16 KiB): a stored set lives in caller
 // storage (EnvelopeStorage, about 372 KiB at full capacity, all-zero so it is
@@ -406,7 +407,7 @@ template <class Sink>
 
   std::array<std::uint64_t, kWindowBitmapWords> used{};
   std::size_t service_endpoints = 0;
-  bool has_primary = false;
+  std::uint32_t dedicated_seen = 0;  // kinds in this envelope, by bit
   bool has_image_frame = false;
   for (std::size_t k = 0; k < transfers.size(); ++k) {
     const Transfer& t = transfers[k];
@@ -417,6 +418,13 @@ template <class Sink>
     }
     if (Check c = authorize(*r, t); !ok(c)) {
       if (!fail(c.reason)) return false;
+      continue;
+    }
+    // authorize() pins a dedicated endpoint to its kind's slot, so a second
+    // copy would always surface as a slot collision: name the real fault.
+    if (t.authority == AuthorityKind::DEDICATED_ENDPOINT &&
+        (dedicated_seen & (std::uint32_t{1} << static_cast<std::size_t>(t.endpoint))) != 0) {
+      if (!fail(Reason::ENVELOPE_DEDICATED_REPEATED)) return false;
       continue;
     }
     if (t.authority == AuthorityKind::SERVICE_ENDPOINT) {
@@ -437,8 +445,8 @@ template <class Sink>
       case AuthorityKind::IMAGE_FRAME: has_image_frame = true; break;
       case AuthorityKind::DEDICATED_ENDPOINT: {
         const std::size_t kind = static_cast<std::size_t>(t.endpoint);
-        has_primary = has_primary || (r->primary.has_value() && *r->primary == t.endpoint);
         const std::uint32_t kind_bit = std::uint32_t{1} << kind;
+        dedicated_seen |= kind_bit;
         const bool receives = (t.rights & abi::RIGHT_RECEIVE) != 0;
         const bool repeated = dedicated.holders[kind].has(r->id) || (receives && (dedicated.receiving & kind_bit) != 0);
         if (repeated && !fail(Reason::ENVELOPE_DEDICATED_REPEATED)) return false;
@@ -461,7 +469,13 @@ template <class Sink>
     }
   }
   if (service_endpoints != 1 && !fail(Reason::ENVELOPE_SERVICE_ENDPOINT_INVALID)) return false;
-  if (r->primary.has_value() && !has_primary && !fail(Reason::ENVELOPE_PRIMARY_MISSING)) return false;
+  const auto seen = [dedicated_seen](EndpointKind k) {
+    return (dedicated_seen & (std::uint32_t{1} << static_cast<std::size_t>(k))) != 0;
+  };
+  if (r->primary.has_value() && !seen(*r->primary) && !fail(Reason::ENVELOPE_PRIMARY_MISSING)) return false;
+  for (std::size_t x = 0; x < r->extra_count; ++x) {
+    if (!seen(r->extras[x].kind) && !fail(Reason::ENVELOPE_DEDICATED_MISSING)) return false;
+  }
   if (r->image_frame && !has_image_frame && !fail(Reason::ENVELOPE_IMAGE_FRAME_MISSING)) return false;
   // Every configured peer and every provider-bound service arrives.
   auto delivered = [&](std::uint16_t j) {
@@ -470,11 +484,17 @@ template <class Sink>
     }
     return false;
   };
-  for (std::uint16_t j : peers) {
-    if (j != i && !delivered(j) && !fail(Reason::ENVELOPE_PEER_MISSING)) return false;
-  }
   for (std::uint16_t j : storage) {
-    if (!delivered(j) && !fail(Reason::ENVELOPE_PEER_MISSING)) return false;
+    if (!delivered(j) && !fail(Reason::ENVELOPE_STORAGE_ENDPOINT_MISSING)) return false;
+  }
+  const auto bound = [&storage](std::uint16_t j) {
+    for (std::uint16_t s : storage) {
+      if (s == j) return true;
+    }
+    return false;
+  };
+  for (std::uint16_t j : peers) {
+    if (j != i && !delivered(j) && !bound(j) && !fail(Reason::ENVELOPE_PEER_MISSING)) return false;
   }
   return true;
 }
