@@ -49,22 +49,29 @@ struct Glyph {
   bool tab = false;
 };
 
-std::vector<Glyph> glyphs_of(std::string_view line) {
+// The glyphs of code points [first, last) of `line` (fewer when the line
+// is shorter); `count` receives how many code points the whole line has.
+// Only the window is materialised: a 10 MB line costs one pass, no more.
+std::vector<Glyph> glyphs_of(std::string_view line, std::size_t first, std::size_t last,
+                             std::size_t& count) {
   std::vector<Glyph> out;
-  for (std::size_t i = 0; i < line.size();) {
+  count = 0;
+  for (std::size_t i = 0; i < line.size(); ++count) {
     const auto u = static_cast<unsigned char>(line[i]);
     std::size_t n = utf8_length(u);
     if (i + n > line.size()) n = 1;
-    Glyph g;
-    if (u == '\t') {
-      g.text = "\t";
-      g.tab = true;
-    } else if (u < 0x20 || u == 0x7F || (n == 1 && u >= 0x80)) {
-      g.text = "?";  // a control byte or a stray byte: shown, never sent to the terminal
-    } else {
-      g.text = std::string(line.substr(i, n));
+    if (count >= first && count < last) {
+      Glyph g;
+      if (u == '\t') {
+        g.text = "\t";
+        g.tab = true;
+      } else if (u < 0x20 || u == 0x7F || (n == 1 && u >= 0x80)) {
+        g.text = "?";  // a control byte or a stray byte: shown, never sent to the terminal
+      } else {
+        g.text = std::string(line.substr(i, n));
+      }
+      out.push_back(std::move(g));
     }
-    out.push_back(std::move(g));
     i += n;
   }
   return out;
@@ -103,29 +110,30 @@ constexpr std::size_t kMaxUnderline = 60;
 std::string render_diagnostic(std::string_view file, std::string_view source,
                               const SourceDiagnostic& d) {
   std::string out = format_diagnostic(file, d) + "\n";
-  const std::vector<Glyph> g = glyphs_of(source_line(source, d.pos.line));
+  const std::string_view line = source_line(source, d.pos.line);
   const std::size_t caret = d.pos.column - 1;
-  if (!g.empty() && caret <= g.size()) {
-    std::size_t underline = std::min(span_at(g, caret), kMaxUnderline);
-    std::size_t first = 0, last = g.size();
-    if (g.size() > kMaxShownLine) {
-      // Keep some context before the caret and as much as fits after it.
-      first = caret > 30 ? caret - 30 : 0;
-      last = std::min(g.size(), first + kMaxShownLine);
-      underline = std::min(underline, last - caret);
-      if (underline == 0) underline = 1;
-    }
+  std::size_t count = 0;
+  glyphs_of(line, 0, 0, count);
+  // A long line: a window with some context before the caret and as much
+  // as fits after it.
+  const std::size_t first = count > kMaxShownLine && caret > 30 ? caret - 30 : 0;
+  const std::vector<Glyph> shown = glyphs_of(line, first, first + kMaxShownLine, count);
+  if (count != 0 && caret <= count && caret >= first) {
+    const bool cut_front = first > 0;
+    const std::size_t at = caret - first;
+    std::size_t underline = std::min(span_at(shown, at), kMaxUnderline);
+    if (at + underline > shown.size()) underline = shown.size() > at ? shown.size() - at : 1;
     const std::string gutter = fmt::format("{:>5} | ", d.pos.line);
     std::string text, marks;
-    if (first > 0) {
+    if (cut_front) {
       text += "...";
       marks += "   ";
     }
-    for (std::size_t k = first; k < last; ++k) {
-      text += g[k].text;
-      if (k < caret) marks += g[k].tab ? "\t" : " ";
+    for (std::size_t k = 0; k < shown.size(); ++k) {
+      text += shown[k].text;
+      if (k < at) marks += shown[k].tab ? "\t" : " ";
     }
-    if (last < g.size()) text += "...";
+    if (first + shown.size() < count) text += "...";
     marks += '^';
     marks += std::string(underline - 1, '~');
     out += gutter + text + "\n";
