@@ -14,6 +14,12 @@ using bcfg::Section;
 
 namespace {
 
+// A name or path as a message shows it: quoted, cut when long.
+std::string shown(std::string_view s) {
+  if (s.size() <= kMaxShownName) return toml_quote(s);
+  return fmt::format("{} ({} bytes)", toml_quote(elide(s)), s.size());
+}
+
 struct Field {
   std::size_t offset, size;
   std::string_view name;
@@ -184,8 +190,8 @@ namespace {
 
 std::string service_field_text(const bcfg::View& view, std::size_t i, std::string_view field) {
   const bcfg::Service s = view.service(i);
-  if (field == "role") return fmt::format(", role {}", toml_quote(s.role));
-  if (field == "image") return fmt::format(", image {}", toml_quote(s.image));
+  if (field == "role") return fmt::format(", role {}", shown(s.role));
+  if (field == "image") return fmt::format(", image {}", shown(s.image));
   if (field == "launch") {
     return fmt::format(", launch \"{}\"", s.launch == bcfg::Launch::DEVICED ? "deviced" : "rootd");
   }
@@ -198,7 +204,7 @@ std::string service_field_text(const bcfg::View& view, std::size_t i, std::strin
 std::string provider_field_text(const bcfg::View& view, std::size_t i, std::string_view field) {
   const bcfg::Provider p = view.provider(i);
   const auto name_of = [&](std::uint16_t s) {
-    return s == bcfg::kNoIndex ? std::string("none") : toml_quote(view.service(s).name);
+    return s == bcfg::kNoIndex ? std::string("none") : shown(view.service(s).name);
   };
   if (field == "service") return ", service " + name_of(p.service);
   if (field == "block") return ", block " + name_of(p.block);
@@ -213,7 +219,7 @@ std::string provider_field_text(const bcfg::View& view, std::size_t i, std::stri
 
 std::string mount_field_text(const bcfg::View& view, std::size_t i, std::string_view field) {
   const bcfg::Mount m = view.mount(i);
-  if (field == "provider") return ", provider " + toml_quote(view.provider(m.provider).name);
+  if (field == "provider") return ", provider " + shown(view.provider(m.provider).name);
   if (field == "read_only") return fmt::format(", read_only {}", m.read_only);
   if (field == "reserved") return ", reserved bytes";
   return {};
@@ -224,9 +230,9 @@ std::string mount_field_text(const bcfg::View& view, std::size_t i, std::string_
 std::string describe_in_view(const bcfg::View& view, const BlobPlace& p) {
   if (p.region != Region::SECTION) return describe_raw(view.bytes(), p);
   switch (p.section) {
-    case Section::PROFILE: return fmt::format("profile {}", toml_quote(view.profile()));
+    case Section::PROFILE: return fmt::format("profile {}", shown(view.profile()));
     case Section::SERVICES:
-      return fmt::format("service {}{}", toml_quote(view.service(p.index).name),
+      return fmt::format("service {}{}", shown(view.service(p.index).name),
                          service_field_text(view, p.index, p.field));
     case Section::AFTER:
     case Section::PEERS: {
@@ -234,14 +240,14 @@ std::string describe_in_view(const bcfg::View& view, const BlobPlace& p) {
       if (!edge_owner(view, p, owner, position)) return describe_raw(view.bytes(), p);
       const bcfg::IndexList list =
           p.section == Section::AFTER ? view.after(owner) : view.peers(owner);
-      return fmt::format("service {}, {} entry {}", toml_quote(view.service(owner).name),
-                         section_word(p.section), toml_quote(view.service(list[position]).name));
+      return fmt::format("service {}, {} entry {}", shown(view.service(owner).name),
+                         section_word(p.section), shown(view.service(list[position]).name));
     }
     case Section::PROVIDERS:
-      return fmt::format("provider {}{}", toml_quote(view.provider(p.index).name),
+      return fmt::format("provider {}{}", shown(view.provider(p.index).name),
                          provider_field_text(view, p.index, p.field));
     case Section::MOUNTS:
-      return fmt::format("mount {}{}", toml_quote(view.mount(p.index).path),
+      return fmt::format("mount {}{}", shown(view.mount(p.index).path),
                          mount_field_text(view, p.index, p.field));
     case Section::STRINGS: break;
   }

@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "rootd/status.hpp"
 
@@ -100,21 +102,50 @@ struct SourcePos {
 
 // A problem found in a TOML source.
 struct SourceDiagnostic {
+  SourceDiagnostic(SourcePos pos_, Code code_, std::string message_, std::string hint_ = {})
+      : pos(pos_), code(code_), message(std::move(message_)), hint(std::move(hint_)) {}
   SourcePos pos;
   Code code;
   std::string message;
+  std::string hint;  // e.g. `did you mean "logd"?`; empty when there is none
 };
 
 // A problem found in a compiled blob.
 struct BlobDiagnostic {
+  BlobDiagnostic(std::uint64_t offset_, Code code_, std::string message_, std::string hint_ = {})
+      : offset(offset_), code(code_), message(std::move(message_)), hint(std::move(hint_)) {}
   std::uint64_t offset = 0;
   Code code;
   std::string message;
+  std::string hint;
 };
 
 // "FILE:LINE:COL: error: [CODE] message"
 std::string format_diagnostic(std::string_view file, const SourceDiagnostic& d);
 // "FILE: offset 0xOFF: error: [CODE] message"
 std::string format_diagnostic(std::string_view file, const BlobDiagnostic& d);
+
+// The way a diagnostic reads to a person, as a compiler prints it: the line
+// above, then the source line (cut to a window around the column when it is
+// long), a caret under the offending text, and the hint when there is one.
+std::string render_diagnostic(std::string_view file, std::string_view source,
+                              const SourceDiagnostic& d);
+std::string render_diagnostic(std::string_view file, const BlobDiagnostic& d);
+
+// One JSON object on one line: file, line, column, code, message, hint
+// (null when none); a blob diagnostic has line and column null and an
+// offset instead.
+std::string json_diagnostic(std::string_view file, const SourceDiagnostic& d);
+std::string json_diagnostic(std::string_view file, const BlobDiagnostic& d);
+// `s` as a JSON string, quotes included (bytes that are not valid UTF-8
+// are written as \u00XX of the byte, so the output always parses).
+std::string json_string(std::string_view s);
+
+// Names longer than this are cut in messages: a 10 MB name stays readable.
+inline constexpr std::size_t kMaxShownName = 40;
+// `s` whole when at most `limit` bytes, else its head, "..." and its tail,
+// `limit` bytes in all ("aaaaaaaaaaaaaaaaaaaa...zzzzzzzzzzzzzzzzz"); cut on
+// UTF-8 code point boundaries. Callers that quote it add the length.
+std::string elide(std::string_view s, std::size_t limit = kMaxShownName);
 
 }  // namespace bcfg_tool

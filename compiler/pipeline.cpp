@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "blob_map.hpp"
+#include "rootd/owner.hpp"
 
 namespace bcfg_tool {
 
@@ -50,10 +51,19 @@ void add_findings(Outcome& o, std::vector<PolicyFinding> findings) {
   const bcfg::View view = o.view();
   for (PolicyFinding& f : findings) {
     if (o.config) {
-      o.source_diagnostics.push_back(
-          {source_pos_of(view, *o.config, f.place), f.error.reason, std::move(f.message)});
+      // The front end dropped an entry of this service's peers: a verdict on
+      // its whole peer set judges a list nobody wrote.
+      if (f.error.reason == rootd::Reason::PEER_EXACT_SET_INCOMPLETE) {
+        const std::uint16_t owner = rootd::owner_of(view, f.error);
+        const ServiceRecord* r =
+            owner == bcfg::kNoIndex ? nullptr : o.config->find_service(view.service(owner).name);
+        if (r != nullptr && r->peers_dropped) continue;
+      }
+      o.source_diagnostics.push_back({source_pos_of(view, *o.config, f.place), f.error.reason,
+                                      std::move(f.message), std::move(f.hint)});
     } else {
-      o.blob_diagnostics.push_back({f.error.offset, f.error.reason, std::move(f.message)});
+      o.blob_diagnostics.push_back(
+          {f.error.offset, f.error.reason, std::move(f.message), std::move(f.hint)});
     }
   }
   sort_by_position(o.source_diagnostics);
@@ -83,11 +93,10 @@ Outcome check_toml(std::string_view text, std::string_view file, bool policy) {
   Outcome o;
   o.from_toml = true;
   FrontendResult front = parse_toml(text, file);
-  if (!front.config) {
-    o.source_diagnostics = std::move(front.diagnostics);
-    return o;
-  }
-  const TomlConfig& config = *front.config;
+  o.source_diagnostics = std::move(front.diagnostics);
+  if (!front.config && !front.recovered) return o;
+  std::optional<TomlConfig>& usable = front.config ? front.config : front.recovered;
+  const TomlConfig& config = *usable;
 
   // The front end checks everything the writer refuses; a refusal here means
   // the two disagree, which is a bug worth reporting as such.
@@ -116,7 +125,7 @@ Outcome check_toml(std::string_view text, std::string_view file, bool policy) {
              describe_raw(bytes_of(o.blob), place_offset(bytes_of(o.blob), view.error().offset))});
     return o;
   }
-  o.config = std::move(front.config);
+  o.config = std::move(usable);
   if (policy) add_findings(o, check_policy(*view));
   return o;
 }

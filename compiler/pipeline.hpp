@@ -21,13 +21,15 @@ namespace bcfg_tool {
 
 struct Outcome {
   bool from_toml = false;
-  std::optional<TomlConfig> config;  // TOML input that passed the front end
+  // TOML input the front end could compile: clean, or with bad after/peers
+  // entries dropped (their diagnostics are then in source_diagnostics).
+  std::optional<TomlConfig> config;
   std::vector<char> blob;            // the compiled or the given bytes
   std::vector<SourceDiagnostic> source_diagnostics;
   std::vector<BlobDiagnostic> blob_diagnostics;
 
   bool valid() const { return source_diagnostics.empty() && blob_diagnostics.empty(); }
-  // Only for a valid outcome.
+  // The compiled blob's view; empty when the blob did not parse.
   rootd::bcfg::View view() const;
   // Every diagnostic as the line the tool prints, in report order.
   std::vector<std::string> format(std::string_view file) const;

@@ -5,6 +5,7 @@
 
 
 #include "decode.hpp"
+#include "suggest.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/owner.hpp"
 #include "rootd/policy.hpp"
@@ -49,7 +50,11 @@ std::string_view field_hint(Reason r) {
   return {};
 }
 
-std::string q(std::string_view s) { return toml_quote(s); }
+// Names in a valid blob are short, but a long one is still cut.
+std::string q(std::string_view s) {
+  if (s.size() <= kMaxShownName) return toml_quote(s);
+  return fmt::format("{} ({} bytes)", toml_quote(elide(s)), s.size());
+}
 
 std::string role_list(rootd::RoleSet set) { return bcfg_tool::role_list(set, ""); }
 
@@ -115,7 +120,7 @@ class Worder {
       case Reason::PEER_SELF: return where + ": a service cannot be its own peer";
       case Reason::PEER_STORAGE_WITHOUT_PROVIDER:
         return where + ": storage endpoints are wired by a [[provider]] row, not by peers";
-      case Reason::PEER_NOT_PERMITTED: return where + ": the role rules do not allow this wiring";
+      case Reason::PEER_NOT_PERMITTED: return where + ": " + word_peer_not_permitted(place);
       case Reason::PEER_EXACT_SET_INCOMPLETE:
         return fmt::format("service {}: role {} needs exactly one peer of each role: {}",
                            q(s.name), q(s.role),
@@ -161,9 +166,25 @@ class Worder {
     return where;
   }
 
+  // A cycle longer than kMaxShownCycle links is cut to its first and last
+  // few, with the count of those left out: a 2,000-service cycle stays one
+  // readable line.
+  static constexpr std::uint16_t kMaxShownCycle = 8;
+  static constexpr std::uint16_t kCycleHead = 4;
+  static constexpr std::uint16_t kCycleTail = 3;
+
   std::string word_cycle(const rootd::OrderPlan& plan) const {
-    std::string out = "dependency cycle: ";
+    std::string out = plan.cycle_length > kMaxShownCycle
+                          ? fmt::format("dependency cycle of {} services: ", plan.cycle_length)
+                          : std::string("dependency cycle: ");
     for (std::uint16_t k = 0; k < plan.cycle_length; ++k) {
+      if (plan.cycle_length > kMaxShownCycle && k >= kCycleHead &&
+          k < plan.cycle_length - kCycleTail) {
+        if (k == kCycleHead) {
+          out += fmt::format(", ... ({} more links) ...", plan.cycle_length - kCycleHead - kCycleTail);
+        }
+        continue;
+      }
       const std::uint16_t from = plan.cycle[k];
       const std::uint16_t to = plan.cycle[(k + 1) % plan.cycle_length];
       std::string_view kind = "?";
@@ -181,6 +202,34 @@ class Worder {
   }
 
  private:
+  // Which rule refuses the peers entry at `place`, and why, from the two
+  // roles (roles.hpp peer_allowed; the storage pairs are a reason of their own).
+  std::string word_peer_not_permitted(const BlobPlace& place) const {
+    std::size_t from = 0, position = 0;
+    const rootd::Role* rf = nullptr;
+    const rootd::Role* rt = nullptr;
+    std::string_view to_name;
+    if (edge_owner(view_, place, from, position)) {
+      const bcfg::Service s = view_.service(from);
+      rf = rootd::find_role(s.role);
+      const std::uint16_t to = view_.peers(from)[position];
+      to_name = view_.service(to).name;
+      rt = rootd::find_role(view_.service(to).role);
+    }
+    if (rf == nullptr || rt == nullptr) return "the role rules do not allow this wiring";
+    const std::string privates =
+        rf->private_peers.empty() ? std::string("it has none") : role_list(rf->private_peers);
+    if (rf->peer_policy == rootd::PeerPolicy::PRIVATE_ONLY) {
+      return fmt::format(
+          "role {} may be wired only to its private peers ({}), and {} has role {}", q(rf->name),
+          privates, q(to_name), q(rt->name));
+    }
+    return fmt::format(
+        "{} has role {}, which is not public, and role {} may be wired only to public roles "
+        "and its private peers ({})",
+        q(to_name), q(rt->name), q(rf->name), privates);
+  }
+
   // validate_profile_config reports one PROFILE_ROLE_MISSING per missing
   // role, in catalog order, all at the profile row: name them in that order.
   std::string word_missing_profile_role() {
@@ -206,6 +255,23 @@ class Worder {
   std::size_t missing_role_reports_ = 0;
 };
 
+// "did you mean" for a name the catalogs do not know.
+std::string hint_for(const bcfg::View& view, const rootd::Error& e) {
+  if (e.reason == Reason::ROLE_UNKNOWN) {
+    const std::uint16_t owner = rootd::owner_of(view, e);
+    if (owner == bcfg::kNoIndex) return {};
+    std::vector<std::string_view> roles;
+    for (const rootd::Role& r : rootd::kRoles) roles.push_back(r.name);
+    return did_you_mean(view.service(owner).role, roles);
+  }
+  if (e.reason == Reason::PROFILE_UNKNOWN) {
+    std::vector<std::string_view> profiles;
+    for (const rootd::Profile& p : rootd::kProfiles) profiles.push_back(p.id);
+    return did_you_mean(view.profile(), profiles);
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<PolicyFinding> check_policy(const bcfg::View& view, const rootd::Sources& sources,
@@ -223,9 +289,10 @@ std::vector<PolicyFinding> check_policy(const bcfg::View& view, const rootd::Sou
   std::vector<PolicyFinding> findings;
   for (std::size_t k = 0; k < errors.size(); ++k) {
     const rootd::Error& e = errors[k];
-    PolicyFinding f{e, worder.place_of(e), {}};
+    PolicyFinding f{e, worder.place_of(e), {}, {}};
     const bool cycle = k >= config_errors && e.reason == Reason::ORDER_CYCLE;
     f.message = cycle ? worder.word_cycle(*planned.order) : worder.word(e, f.place);
+    f.hint = hint_for(view, e);
     findings.push_back(std::move(f));
   }
   return findings;

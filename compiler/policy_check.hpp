@@ -19,6 +19,7 @@ struct PolicyFinding {
   BlobPlace place;     // the row or list entry the error's location names, with the field the
                        // reason is about (role, launch, block, path, ...) where one applies
   std::string message;
+  std::string hint;  // "did you mean" for an unknown role or profile; else empty
 };
 
 // `planned` receives the order and envelopes (complete only when nothing

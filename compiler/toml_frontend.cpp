@@ -7,6 +7,8 @@
 #include <toml++/toml.h>
 #include <utility>
 
+#include "suggest.hpp"
+
 namespace bcfg_tool {
 
 namespace bcfg = rootd::bcfg;
@@ -141,7 +143,7 @@ std::string escape_controls(std::string_view s) {
   return out;
 }
 
-std::string quoted(std::string_view s) {
+std::string quote_all(std::string_view s) {
   std::string out = "\"";
   for (char c : s) {
     const auto u = static_cast<unsigned char>(c);
@@ -158,14 +160,38 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
+// Long names are cut (elide) and their length said.
+std::string quoted(std::string_view s) {
+  if (s.size() <= kMaxShownName) return quote_all(s);
+  return fmt::format("{} ({} bytes)", quote_all(elide(s)), s.size());
+}
+
+std::vector<std::string_view> split_list(std::string_view list) {
+  std::vector<std::string_view> out;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(", ");
+    out.push_back(list.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 2);
+  }
+  return out;
+}
+
 std::string at(SourcePos p) { return fmt::format("{}:{}", p.line, p.column); }
 
 class Reader {
  public:
   std::vector<SourceDiagnostic> diagnostics;
+  std::size_t fatal = 0;  // diagnostics after which no config can be built
 
-  void error(SourcePos pos, Code code, std::string message) {
-    diagnostics.push_back(SourceDiagnostic{pos, code, std::move(message)});
+  void error(SourcePos pos, Code code, std::string message, std::string hint = {}) {
+    diagnostics.push_back(SourceDiagnostic{pos, code, std::move(message), std::move(hint)});
+    ++fatal;
+  }
+  // An error whose entry can be dropped, leaving a config the later stages
+  // can still judge.
+  void droppable(SourcePos pos, Code code, std::string message, std::string hint = {}) {
+    diagnostics.push_back(SourceDiagnostic{pos, code, std::move(message), std::move(hint)});
   }
 
   bool expect_type(const toml::node& v, toml::node_type want, std::string_view what) {
@@ -203,7 +229,8 @@ class Reader {
   // `where` reads "in [[service]]", "at the top level", ...
   void unknown_key(const toml::key& k, std::string_view where, std::string_view allowed) {
     error(pos_of(k.source()), ToolCode::TOML_UNKNOWN_KEY,
-          fmt::format("unknown key {} {} (allowed: {})", quoted(k.str()), where, allowed));
+          fmt::format("unknown key {} {} (allowed: {})", quoted(k.str()), where, allowed),
+          did_you_mean(k.str(), split_list(allowed)));
   }
 
   void missing_key(SourcePos table_pos, std::string_view table, std::string_view key) {
@@ -252,7 +279,8 @@ class Reader {
           } else {
             error(s.launch_pos, ToolCode::TOML_UNKNOWN_VALUE,
                   fmt::format("service.launch is {}; it must be \"rootd\" or \"deviced\"",
-                              quoted(launch)));
+                              quoted(launch)),
+                  did_you_mean(launch, {"rootd", "deviced"}));
           }
         }
       } else if (key == "after") {
@@ -348,44 +376,59 @@ class Reader {
   }
 
   // Every check that needs the whole file: uniqueness, references, totals.
-  void check_cross_references(const TomlConfig::Storage& s) {
+  void check_cross_references(TomlConfig::Storage& s) {
     std::map<std::string_view, SourcePos> services;
+    std::vector<std::string_view> service_names;
     for (const ServiceRecord& r : s.services) {
       if (r.name.empty()) continue;
       auto [it, fresh] = services.emplace(r.name, r.name_pos);
+      if (fresh) service_names.push_back(r.name);
       if (!fresh) {
         error(r.name_pos, ToolCode::TOML_DUPLICATE_NAME,
               fmt::format("service {} is already declared at {}", quoted(r.name), at(it->second)));
       }
     }
     std::map<std::string_view, SourcePos> providers;
+    std::vector<std::string_view> provider_names;
     for (const ProviderRecord& r : s.providers) {
       if (r.name.empty()) continue;
       auto [it, fresh] = providers.emplace(r.name, r.name_pos);
+      if (fresh) provider_names.push_back(r.name);
       if (!fresh) {
         error(r.name_pos, ToolCode::TOML_DUPLICATE_NAME,
               fmt::format("provider {} is already declared at {}", quoted(r.name), at(it->second)));
       }
     }
 
+    auto unknown_service = [&](const std::string& name, std::string_view what) {
+      return fmt::format("{} names service {}, which is not declared", what, quoted(name));
+    };
     auto check_ref = [&](const std::string& name, SourcePos pos, std::string_view what) {
       if (services.count(name) == 0) {
-        error(pos, ToolCode::TOML_UNKNOWN_REFERENCE,
-              fmt::format("{} names service {}, which is not declared", what, quoted(name)));
+        error(pos, ToolCode::TOML_UNKNOWN_REFERENCE, unknown_service(name, what),
+              did_you_mean(name, service_names));
       }
     };
     std::size_t after_total = 0, peers_total = 0;
+    // Entries that name no declared service, or one already listed, are
+    // dropped (droppable errors); `keep` says which stay.
     auto check_list = [&](const std::vector<std::string>& list, const std::vector<SourcePos>& pos,
                           std::string_view what, std::size_t& total, std::size_t limit,
-                          rootd::Reason over_limit) {
+                          rootd::Reason over_limit, std::vector<bool>& keep) {
       std::map<std::string_view, SourcePos> seen;
+      keep.assign(list.size(), true);
       for (std::size_t i = 0; i < list.size(); ++i) {
-        check_ref(list[i], pos[i], what);
+        if (services.count(list[i]) == 0) {
+          droppable(pos[i], ToolCode::TOML_UNKNOWN_REFERENCE, unknown_service(list[i], what),
+                    did_you_mean(list[i], service_names));
+          keep[i] = false;
+        }
         auto [it, fresh] = seen.emplace(list[i], pos[i]);
         if (!fresh) {
-          error(pos[i], ToolCode::TOML_DUPLICATE_REFERENCE,
-                fmt::format("{} names {} twice (first at {})", what, quoted(list[i]),
-                            at(it->second)));
+          droppable(pos[i], ToolCode::TOML_DUPLICATE_REFERENCE,
+                    fmt::format("{} names {} twice (first at {})", what, quoted(list[i]),
+                                at(it->second)));
+          keep[i] = false;
         }
         if (++total == limit + 1) {
           error(pos[i], over_limit,
@@ -393,11 +436,29 @@ class Reader {
         }
       }
     };
-    for (const ServiceRecord& r : s.services) {
+    auto drop = [](std::vector<std::string>& list, std::vector<SourcePos>& pos,
+                   const std::vector<bool>& keep) {
+      std::size_t out = 0;
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        if (!keep[i]) continue;
+        if (out != i) {  // a self-move would empty the string
+          list[out] = std::move(list[i]);
+          pos[out] = pos[i];
+        }
+        ++out;
+      }
+      const bool dropped = out != list.size();
+      list.resize(out);
+      pos.resize(out);
+      return dropped;
+    };
+    std::vector<std::vector<bool>> keep_after(s.services.size()), keep_peers(s.services.size());
+    for (std::size_t k = 0; k < s.services.size(); ++k) {
+      const ServiceRecord& r = s.services[k];
       check_list(r.after, r.after_entry_pos, "service.after", after_total, bcfg::kMaxAfterEdges,
-                 rootd::Reason::BCFG_TOO_MANY_AFTER_EDGES);
+                 rootd::Reason::BCFG_TOO_MANY_AFTER_EDGES, keep_after[k]);
       check_list(r.peers, r.peers_entry_pos, "service.peers", peers_total, bcfg::kMaxPeerEdges,
-                 rootd::Reason::BCFG_TOO_MANY_PEER_EDGES);
+                 rootd::Reason::BCFG_TOO_MANY_PEER_EDGES, keep_peers[k]);
     }
     for (const ProviderRecord& r : s.providers) {
       if (!r.service.empty()) check_ref(r.service, r.service_pos, "provider.service");
@@ -410,7 +471,8 @@ class Reader {
       if (!r.provider.empty() && providers.count(r.provider) == 0) {
         error(r.provider_pos, ToolCode::TOML_UNKNOWN_REFERENCE,
               fmt::format("mount.provider names provider {}, which is not declared",
-                          quoted(r.provider)));
+                          quoted(r.provider)),
+              did_you_mean(r.provider, provider_names));
       }
       if (r.path.empty()) continue;
       auto [it, fresh] = paths.emplace(r.path, r.path_pos);
@@ -418,6 +480,13 @@ class Reader {
         error(r.path_pos, ToolCode::TOML_DUPLICATE_PATH,
               fmt::format("path {} is already mounted at {}", quoted(r.path), at(it->second)));
       }
+    }
+    // Only after every check: the maps above view the names being moved.
+    services.clear();
+    for (std::size_t k = 0; k < s.services.size(); ++k) {
+      ServiceRecord& r = s.services[k];
+      drop(r.after, r.after_entry_pos, keep_after[k]);
+      r.peers_dropped = drop(r.peers, r.peers_entry_pos, keep_peers[k]);
     }
   }
 
@@ -481,6 +550,10 @@ FrontendResult parse_toml(std::string_view text, std::string_view source_name) {
     result.diagnostics = std::move(reader.diagnostics);
     std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                      [](const SourceDiagnostic& a, const SourceDiagnostic& b) { return a.pos < b.pos; });
+    if (reader.fatal == 0) {
+      storage->build_desc();
+      result.recovered.emplace(std::move(storage));
+    }
     return result;
   }
   storage->build_desc();

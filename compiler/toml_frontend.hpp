@@ -36,6 +36,10 @@ struct ServiceRecord {
   SourcePos table;  // the [[service]] header
   SourcePos name_pos, role_pos, image_pos, launch_pos, after_pos, peers_pos;
   std::vector<SourcePos> after_entry_pos, peers_entry_pos;  // parallel to after / peers
+  // An entry of peers was dropped (it named no declared service, or one
+  // already listed): the policy layer's judgement of the whole peer set is
+  // then about a list the author did not write, and is left out.
+  bool peers_dropped = false;
 };
 
 struct ProviderRecord {
@@ -87,6 +91,11 @@ class TomlConfig {
 struct FrontendResult {
   std::optional<TomlConfig> config;            // set exactly when diagnostics is empty
   std::vector<SourceDiagnostic> diagnostics;  // in source order
+  // Set when every diagnostic is about an `after` or `peers` entry that
+  // names no declared service or repeats one: the config with those entries
+  // dropped, so that the later stages (blob, policy, ordering) can still
+  // judge the rest in the same run. Never set together with `config`.
+  std::optional<TomlConfig> recovered;
 };
 
 // `source_name` only labels toml++'s own error records.

@@ -5,13 +5,17 @@
 //   UB on any text;
 // - the front end either accepts (and reports nothing) or reports at least
 //   one diagnostic, each at a real position and printable as one line;
-// - a config the front end accepts compiles with the bcfg writer, and
-//   bcfg::parse accepts the bytes (the front end checks everything the
-//   writer and the parser refuse);
+// - a config the front end accepts, or recovers by dropping bad after /
+//   peers entries (then every diagnostic is about such an entry), compiles
+//   with the bcfg writer, and bcfg::parse accepts the bytes (the front end
+//   checks everything the writer and the parser refuse);
 // - the pipeline (check_toml) compiles the same bytes and never reports
-//   an "internal:" disagreement between its stages.
+//   an "internal:" disagreement between its stages;
+// - every diagnostic renders (source excerpt and caret, JSON) without
+//   fault: the JSON form is one line with no raw control byte.
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,6 +45,12 @@ void check_diagnostics(std::string_view text, const std::vector<bcfg_tool::Sourc
     require(!d.message.empty(), "every diagnostic has a message");
     const std::string line = bcfg_tool::format_diagnostic("fuzz.toml", d);
     require(line.find('\n') == std::string::npos, "a diagnostic prints as one line");
+    const std::string rendered = bcfg_tool::render_diagnostic("fuzz.toml", text, d);
+    require(rendered.starts_with(line + "\n"), "the rendered form starts with the line");
+    const std::string json = bcfg_tool::json_diagnostic("fuzz.toml", d);
+    for (char c : json) {
+      require(static_cast<unsigned char>(c) >= 0x20, "JSON has no raw control byte");
+    }
   }
 }
 
@@ -66,9 +76,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           "the front end accepts exactly when it reports nothing");
   check_diagnostics(text, front.diagnostics);
 
+  require(!(front.config.has_value() && front.recovered.has_value()), "clean or recovered, not both");
+  if (front.recovered.has_value()) {
+    for (const bcfg_tool::SourceDiagnostic& d : front.diagnostics) {
+      require(d.code == bcfg_tool::Code(bcfg_tool::ToolCode::TOML_UNKNOWN_REFERENCE) ||
+                  d.code == bcfg_tool::Code(bcfg_tool::ToolCode::TOML_DUPLICATE_REFERENCE),
+              "only bad after / peers entries are recovered from");
+    }
+  }
+  const std::optional<bcfg_tool::TomlConfig>& usable = front.config ? front.config : front.recovered;
+
   std::vector<char> blob;
-  if (front.config.has_value()) {
-    blob = compile(front.config->desc());
+  if (usable.has_value()) {
+    blob = compile(usable->desc());
     const rootd::Result<bc::View> parsed = bc::parse(rootd_fuzz::bytes_of(blob));
     if (!parsed) {
       rootd_fuzz::require_same_error(parsed.error(), rootd::Error{},
@@ -77,12 +97,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   const bcfg_tool::Outcome outcome = bcfg_tool::check_toml(text, "fuzz.toml", true);
-  require(outcome.config.has_value() == front.config.has_value(),
+  require(outcome.config.has_value() == usable.has_value(),
           "the pipeline's front end verdict is the front end's");
   for (const bcfg_tool::SourceDiagnostic& d : outcome.source_diagnostics) {
     require(!d.message.starts_with("internal:"), "the pipeline's stages agree");
   }
   check_diagnostics(text, outcome.source_diagnostics);
-  if (front.config.has_value()) require(outcome.blob == blob, "the pipeline compiles the same bytes");
+  if (usable.has_value()) require(outcome.blob == blob, "the pipeline compiles the same bytes");
   return 0;
 }

@@ -9,10 +9,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
@@ -26,6 +29,7 @@
 #include "rootd/bcfg_writer.hpp"
 #include "rootd/handoff.hpp"
 #include "rootd/handoff_builder.hpp"
+#include "suggest.hpp"
 #include "toml_frontend.hpp"
 
 namespace fs = std::filesystem;
@@ -224,8 +228,15 @@ TEST_CASE("every invalid case prints exactly its golden diagnostics and exits 1"
     golden.replace_extension(".expected");
     const std::string expected = read_file(golden);
     REQUIRE(!expected.empty());
+    // Each diagnostic's line, then (TOML) the source excerpt with its caret
+    // and any hint, all indented.
+    const std::regex context_line(R"(^ +([0-9]+ )?\| .*$|^      = hint: .+$)");
     for (const std::string& line : lines_of(expected)) {
       INFO(line);
+      if (line.starts_with(" ")) {
+        CHECK(std::regex_match(line, context_line));
+        continue;
+      }
       CHECK((std::regex_match(line, toml_line) || std::regex_match(line, blob_line)));
       CHECK(line.rfind(name, 0) == 0);
     }
@@ -472,7 +483,9 @@ TEST_CASE("input that is neither TOML nor a blob is invalid, with a message") {
   CHECK(zeros.err.rfind("zeros.bin: offset 0x0: error: [BCFG_BAD_MAGIC] ", 0) == 0);
   const Run empty = run_tool({"check", "empty.toml"}, dir.path());
   CHECK(empty.exit_code == 1);
-  CHECK(empty.err == "empty.toml:1:1: error: [TOML_MISSING_KEY] the file has no version (version = 1)\n");
+  CHECK(empty.err ==
+        "empty.toml:1:1: error: [TOML_MISSING_KEY] the file is empty; a boot config starts with "
+        "version = 1\n");
 }
 
 // ---- usage, I/O and help --------------------------------------------------------------
@@ -485,7 +498,6 @@ TEST_CASE("bad usage and unreadable input exit 2 with a message on stderr") {
       {"frobnicate"},
       {"--frobnicate"},
       {"check"},
-      {"check", runtime, runtime},
       {"check", "--strict", runtime},
       {"check", (dir / "missing.toml").string()},
       {"check", dir.path().string()},
@@ -534,7 +546,10 @@ TEST_CASE("FILE '-' reads stdin") {
   CHECK(ok.exit_code == 0);
   const Run bad = run_tool({"check", "-"}, fs::current_path(), "version = 2\n");
   CHECK(bad.exit_code == 1);
-  CHECK(bad.err == "<stdin>:1:11: error: [TOML_OUT_OF_RANGE] version is 2; this tool reads version 1 only\n");
+  CHECK(bad.err ==
+        "<stdin>:1:11: error: [TOML_OUT_OF_RANGE] version is 2; this tool reads version 1 only\n"
+        "    1 | version = 2\n"
+        "      |           ^\n");
 }
 
 // ---- plan and graph ----------------------------------------------------------------------
@@ -550,7 +565,7 @@ TEST_CASE("plan prints the order, the waves and every service's transfer table")
     CHECK(p.find(wave) != std::string::npos);
   }
   // memd's memory endpoint (canonical slot 2224) and procd's image frame.
-  CHECK(std::regex_search(p, std::regex(R"( 2224  dedicated-endpoint  send\|receive\|grant  slot 2224 \(memory endpoint\))")));
+  CHECK(std::regex_search(p, std::regex(R"( 2224  dedicated-endpoint +send\|receive\|grant +slot 2224 \(memory endpoint\))")));
   CHECK(std::regex_search(p, std::regex(R"( 2096  image-frame +read\|execute +the handoff's boot image frame)")));
   CHECK(p.find("procd (probe)") != std::string::npos);
   // One table per service.
@@ -584,7 +599,7 @@ TEST_CASE("plan --handoff takes rootd's slots from the handoff") {
   CHECK(p.find("sources: from the handoff (first free slot 3000, boot image frame at slot 40)") !=
         std::string::npos);
   // memd is service 0 of phase0 (names sorted: memd, pagerd, phase0-probe, procd, vspaced).
-  CHECK(std::regex_search(p, std::regex(R"( 2224  dedicated-endpoint  send\|receive\|grant  slot 107 \(memory endpoint\))")));
+  CHECK(std::regex_search(p, std::regex(R"( 2224  dedicated-endpoint +send\|receive\|grant +slot 107 \(memory endpoint\))")));
   CHECK(std::regex_search(p, std::regex(R"(    1  service-endpoint +send\|receive\|grant +slot 3000 \(its retained endpoint\))")));
   CHECK(std::regex_search(p, std::regex(R"( 2096  image-frame +read\|execute +slot 40 \(boot image frame\))")));
   CHECK(p.find("first_free+") == std::string::npos);
@@ -599,13 +614,11 @@ TEST_CASE("plan --handoff takes rootd's slots from the handoff") {
   CHECK(bad.err.find("bad.bin: offset 0x") != std::string::npos);
 }
 
-TEST_CASE("plan and graph refuse an invalid config") {
-  for (const char* verb : {"plan", "graph"}) {
-    const Run r = run_tool({verb, (data_dir() / "invalid" / "policy_cycle.toml").string()});
-    CHECK(r.exit_code == 1);
-    CHECK(r.out.empty());
-    CHECK(r.err.find("[ORDER_CYCLE]") != std::string::npos);
-  }
+TEST_CASE("plan refuses an invalid config") {
+  const Run r = run_tool({"plan", (data_dir() / "invalid" / "policy_cycle.toml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("[ORDER_CYCLE]") != std::string::npos);
 }
 
 TEST_CASE("graph prints DOT with distinct edge styles that dot renders") {
@@ -1066,4 +1079,486 @@ TEST_CASE("limits: the config at each limit passes, one more is an error at the 
   REQUIRE(mounts.size() == 1);
   CHECK(mounts[0].code == bcfg_tool::Code(Reason::BCFG_TOO_MANY_MOUNTS));
   CHECK(mounts[0].pos == SourcePos{static_cast<std::uint32_t>(8 + 3 * bc::kMaxMounts), 1});
+}
+
+// ---- diagnostics in one round, like a compiler's ---------------------------------------------
+
+namespace {
+
+constexpr std::string_view kFoundation =
+    "version = 1\n"
+    "[[service]]\nname = \"memd\"\nrole = \"memd\"\n"
+    "[[service]]\nname = \"vspaced\"\nrole = \"vspaced\"\n"
+    "[[service]]\nname = \"pagerd\"\nrole = \"pagerd\"\n"
+    "[[service]]\nname = \"procd\"\nrole = \"procd\"\n"
+    "[[service]]\nname = \"logd\"\nrole = \"logd\"\n";
+
+// 1-based line and column (in bytes; the tests use ASCII) of the first
+// occurrence of `needle` in `text`.
+std::pair<std::size_t, std::size_t> locate(const std::string& text, std::string_view needle) {
+  const std::size_t at = text.find(needle);
+  REQUIRE(at != std::string::npos);
+  const std::size_t line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n'));
+  const std::size_t line_start = text.rfind('\n', at);
+  const std::size_t column = at - (line_start == std::string::npos ? 0 : line_start + 1) + 1;
+  return {line, column};
+}
+
+// The diagnostic head lines of a text-format run (context lines are indented).
+std::vector<std::string> heads_of(const std::string& err) {
+  std::vector<std::string> out;
+  for (const std::string& l : lines_of(err)) {
+    if (!l.empty() && l[0] != ' ') out.push_back(l);
+  }
+  return out;
+}
+
+// A strict reader for the flat JSON objects of --format json: string,
+// integer and null values only, every escape checked. Fails the test on
+// anything else.
+struct JsonValue {
+  bool is_null = false, is_string = false;
+  std::string text;  // string content, or the integer's digits
+};
+
+std::map<std::string, JsonValue> parse_json_object(const std::string& line) {
+  std::size_t i = 0;
+  const auto fail = [&](const char* why) { FAIL("bad JSON (" << why << ") at byte " << i << ": " << line); };
+  const auto expect = [&](char c) {
+    if (i >= line.size() || line[i] != c) fail("unexpected character");
+    ++i;
+  };
+  const auto string_value = [&]() {
+    expect('"');
+    std::string out;
+    for (;;) {
+      if (i >= line.size()) fail("unterminated string");
+      const auto c = static_cast<unsigned char>(line[i++]);
+      if (c == '"') return out;
+      if (c < 0x20) fail("raw control character");
+      if (c != '\\') {
+        out += static_cast<char>(c);
+        continue;
+      }
+      if (i >= line.size()) fail("dangling backslash");
+      const char e = line[i++];
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'u': {
+          if (i + 4 > line.size()) fail("short \\u escape");
+          const std::string hex = line.substr(i, 4);
+          for (char h : hex) {
+            if (!std::isxdigit(static_cast<unsigned char>(h))) fail("bad \\u escape");
+          }
+          out += static_cast<char>(std::stoi(hex, nullptr, 16) & 0xFF);
+          i += 4;
+          break;
+        }
+        default: fail("unknown escape");
+      }
+    }
+  };
+  std::map<std::string, JsonValue> obj;
+  expect('{');
+  while (true) {
+    const std::string key = string_value();
+    expect(':');
+    JsonValue v;
+    if (i < line.size() && line[i] == '"') {
+      v.is_string = true;
+      v.text = string_value();
+    } else if (line.compare(i, 4, "null") == 0) {
+      v.is_null = true;
+      i += 4;
+    } else {
+      while (i < line.size() && std::isdigit(static_cast<unsigned char>(line[i]))) v.text += line[i++];
+      if (v.text.empty()) fail("value is not a string, integer or null");
+    }
+    if (!obj.emplace(key, v).second) fail("duplicate key");
+    if (i < line.size() && line[i] == ',') {
+      ++i;
+      continue;
+    }
+    expect('}');
+    break;
+  }
+  if (i != line.size()) fail("trailing bytes");
+  return obj;
+}
+
+}  // namespace
+
+TEST_CASE("one run reports a peer typo and a dependency cycle together, each with a caret") {
+  TempDir dir;
+  const std::string text = std::string(kFoundation) +
+                           "[[service]]\nname = \"app\"\nrole = \"service\"\npeers = [\"logg\"]\nafter = [\"db\"]\n"
+                           "[[service]]\nname = \"db\"\nrole = \"service\"\nafter = [\"app\"]\n";
+  write_file(dir / "two.toml", text);
+  const Run r = run_tool({"check", "two.toml"}, dir.path());
+  CHECK(r.exit_code == 1);
+  CHECK(r.out.empty());
+  const std::vector<std::string> heads = heads_of(r.err);
+  REQUIRE(heads.size() == 2);
+  const auto [typo_line, typo_col] = locate(text, "\"logg\"");
+  bool typo = false, cycle = false;
+  for (const std::string& h : heads) {
+    if (h.starts_with(fmt::format("two.toml:{}:{}: error: [TOML_UNKNOWN_REFERENCE] ", typo_line, typo_col))) typo = true;
+    if (h.find("[ORDER_CYCLE] dependency cycle: ") != std::string::npos && h.find("\"app\"") != std::string::npos &&
+        h.find("\"db\"") != std::string::npos) {
+      cycle = true;
+    }
+  }
+  CHECK(typo);
+  CHECK(cycle);
+
+  // The excerpt under the typo: its source line, then a caret at its column
+  // underlining the whole quoted name.
+  const std::vector<std::string> lines = lines_of(r.err);
+  const auto head = std::find_if(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("[TOML_UNKNOWN_REFERENCE]") != std::string::npos;
+  });
+  REQUIRE(std::distance(head, lines.end()) >= 4);
+  const std::string& excerpt = *(head + 1);
+  const std::string& marks = *(head + 2);
+  const std::string source_line = lines_of(text)[typo_line - 1];
+  const std::size_t bar = excerpt.find(" | ");
+  REQUIRE(bar != std::string::npos);
+  CHECK(excerpt.substr(0, bar) == fmt::format("{:>5}", typo_line));
+  CHECK(excerpt.substr(bar + 3) == source_line);
+  REQUIRE(marks.size() > bar + 3);
+  CHECK(marks.substr(bar + 3) == std::string(typo_col - 1, ' ') + "^" + std::string(std::strlen("\"logg\"") - 1, '~'));
+  CHECK(*(head + 3) == "      = hint: did you mean \"logd\"?");
+}
+
+TEST_CASE("a dropped peer does not also fail its service's exact peer set") {
+  const auto codes_of = [](std::string_view peers) {
+    const std::string text = std::string(kFoundation) +
+                             "[[service]]\nname = \"vfsd\"\nrole = \"vfsd\"\n"
+                             "[[service]]\nname = \"loaderd\"\nrole = \"loaderd\"\npeers = [" + std::string(peers) + "]\n";
+    std::set<std::string> codes;
+    for (const auto& d : bcfg_tool::check_toml(text, "x.toml").source_diagnostics) {
+      codes.insert(std::string(d.code.name()));
+    }
+    return codes;
+  };
+  // Control: a peer set that is really incomplete is reported.
+  CHECK(codes_of("\"procd\"").count("PEER_EXACT_SET_INCOMPLETE") == 1);
+  // The same set after dropping a misspelt entry is not: the author wrote
+  // a complete one, with a typo.
+  const std::set<std::string> typo = codes_of("\"procd\", \"vfds\"");
+  CHECK(typo.count("TOML_UNKNOWN_REFERENCE") == 1);
+  CHECK(typo.count("PEER_EXACT_SET_INCOMPLETE") == 0);
+}
+
+TEST_CASE("edit distance and did-you-mean hints") {
+  using bcfg_tool::edit_distance;
+  CHECK(edit_distance("logg", "logd", 5) == 1);
+  CHECK(edit_distance("ab", "ba", 5) == 1);  // a swap of neighbours is one edit
+  CHECK(edit_distance("kitten", "sitting", 5) == 3);
+  CHECK(edit_distance("", "abc", 5) == 3);
+  CHECK(edit_distance("abc", "abc", 0) == 0);
+  CHECK(edit_distance("kitten", "sitting", 2) == 3);  // over the limit: limit + 1
+  CHECK(edit_distance(std::string(100000, 'a'), "a", 3) == 4);
+  CHECK(bcfg_tool::did_you_mean("logg", {"memd", "logd", "timed"}) == "did you mean \"logd\"?");
+  CHECK(bcfg_tool::did_you_mean("zzzz", {"memd", "logd"}).empty());
+  CHECK(bcfg_tool::did_you_mean("logd", {"logd"}).empty());
+
+  // Through the tool: names, roles, keys, launch values, providers.
+  TempDir dir;
+  const std::string text = std::string(kFoundation) +
+                           "[[service]]\nname = \"app\"\nrole = \"servce\"\nafter = [\"timd\"]\n"
+                           "[[service]]\nname = \"timed\"\nrole = \"timed\"\n";
+  write_file(dir / "names.toml", text);
+  const Run r = run_tool({"check", "names.toml"}, dir.path());
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("= hint: did you mean \"timed\"?") != std::string::npos);
+  CHECK(r.err.find("= hint: did you mean \"service\"?") != std::string::npos);
+  write_file(dir / "keys.toml", std::string(kFoundation) +
+                                    "[[service]]\nname = \"app\"\nrole = \"service\"\npeer = []\nlaunch = \"rotd\"\n");
+  const Run k = run_tool({"check", "keys.toml"}, dir.path());
+  CHECK(k.exit_code == 1);
+  CHECK(k.err.find("= hint: did you mean \"peers\"?") != std::string::npos);
+  CHECK(k.err.find("= hint: did you mean \"rootd\"?") != std::string::npos);
+}
+
+TEST_CASE("--format json writes one valid object per diagnostic, matching the text form") {
+  TempDir dir;
+  // A key with a quote, a backslash and a control byte in it: escaping.
+  const std::string text = std::string(kFoundation) +
+                           "[[service]]\nname = \"app\"\nrole = \"service\"\npeers = [\"logg\"]\n"
+                           "\"we\\\"i\\\\rd\\u0001\" = 1\n";
+  write_file(dir / "j.toml", text);
+  const Run plain = run_tool({"check", "j.toml"}, dir.path());
+  const Run json = run_tool({"check", "--format", "json", "j.toml"}, dir.path());
+  CHECK(json.exit_code == plain.exit_code);
+  CHECK(json.exit_code == 1);
+  const std::vector<std::string> heads = heads_of(plain.err);
+  const std::vector<std::string> objects = lines_of(json.err);
+  REQUIRE(objects.size() == heads.size());
+  REQUIRE(!objects.empty());
+  bool saw_hint = false;
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    INFO(objects[i]);
+    const auto obj = parse_json_object(objects[i]);
+    CHECK(obj.size() == 6);
+    for (const char* key : {"file", "line", "column", "code", "message", "hint"}) CHECK(obj.count(key) == 1);
+    CHECK(obj.at("file").text == "j.toml");
+    CHECK(heads[i] == fmt::format("{}:{}:{}: error: [{}] {}", obj.at("file").text, obj.at("line").text,
+                                  obj.at("column").text, obj.at("code").text, obj.at("message").text));
+    if (obj.at("hint").is_string) {
+      saw_hint = true;
+      CHECK(plain.err.find("= hint: " + obj.at("hint").text) != std::string::npos);
+    } else {
+      CHECK(obj.at("hint").is_null);
+    }
+  }
+  CHECK(saw_hint);
+  // A blob's diagnostic: no line or column, an offset.
+  write_file(dir / "junk.bin", std::string(64, '\0'));
+  const Run blob = run_tool({"check", "--format=json", "junk.bin"}, dir.path());
+  CHECK(blob.exit_code == 1);
+  const auto obj = parse_json_object(lines_of(blob.err).at(0));
+  CHECK(obj.at("line").is_null);
+  CHECK(obj.at("column").is_null);
+  CHECK(obj.at("offset").text == "0");
+  CHECK(obj.at("code").text == "BCFG_BAD_MAGIC");
+  // A bad format value is a usage error.
+  CHECK(run_tool({"check", "--format", "xml", "j.toml"}, dir.path()).exit_code == 2);
+}
+
+TEST_CASE("check takes several files; the exit status is the worst of them") {
+  TempDir dir;
+  const std::string good = (examples_dir() / "phase0.toml").string();
+  const std::string bad = (data_dir() / "invalid" / "policy_cycle.toml").string();
+  const std::string missing = (dir / "missing.toml").string();
+  const Run both_good = run_tool({"check", good, good});
+  CHECK(both_good.exit_code == 0);
+  CHECK(both_good.err.empty());
+  const Run one_bad = run_tool({"check", bad, good});
+  CHECK(one_bad.exit_code == 1);
+  CHECK(one_bad.err.find("policy_cycle.toml:") != std::string::npos);
+  const Run with_missing = run_tool({"check", good, missing, bad});
+  CHECK(with_missing.exit_code == 2);
+  // Every file is still judged after the unreadable one.
+  CHECK(with_missing.err.find("[ORDER_CYCLE]") != std::string::npos);
+  CHECK(with_missing.err.find(missing) != std::string::npos);
+  CHECK(run_tool({"check", bad, bad}).err == one_bad.err + one_bad.err);
+}
+
+TEST_CASE("long names, long lines and long cycles are cut to a readable length") {
+  TempDir dir;
+  const std::string huge(1 << 20, 'x');
+  write_file(dir / "name.toml", std::string(kFoundation) + "[[service]]\nname = \"" + huge + "\"\nrole = \"service\"\n");
+  const Run r = run_tool({"check", "name.toml"}, dir.path());
+  CHECK(r.exit_code == 1);
+  for (const std::string& line : lines_of(r.err)) {
+    INFO(line.substr(0, 200));
+    CHECK(line.size() < 300);
+  }
+  CHECK(r.err.find(fmt::format("({} bytes)", huge.size())) != std::string::npos);
+  CHECK(r.err.find("...") != std::string::npos);
+
+  // A 40-service cycle: head ... tail and the count, on one short line.
+  constexpr int kCycle = 40;
+  std::string text(kFoundation);
+  for (int i = 0; i < kCycle; ++i) {
+    text += fmt::format("[[service]]\nname = \"c{}\"\nrole = \"service\"\nafter = [\"c{}\"]\n", i, (i + 1) % kCycle);
+  }
+  write_file(dir / "cycle.toml", text);
+  const Run c = run_tool({"check", "cycle.toml"}, dir.path());
+  CHECK(c.exit_code == 1);
+  const std::vector<std::string> heads = heads_of(c.err);
+  REQUIRE(heads.size() == 1);
+  CHECK(heads[0].find(fmt::format("dependency cycle of {} services: ", kCycle)) != std::string::npos);
+  CHECK(heads[0].find(fmt::format("({} more links)", kCycle - 7)) != std::string::npos);
+  CHECK(heads[0].size() < 600);
+  // Exactly 7 links are named.
+  std::size_t links = 0;
+  for (std::size_t at = 0; (at = heads[0].find(" waits for ", at)) != std::string::npos; ++at) ++links;
+  CHECK(links == 7);
+  // A short cycle is named whole.
+  const Run small = run_tool({"check", (data_dir() / "invalid" / "policy_cycle.toml").string()});
+  CHECK(small.err.find("dependency cycle: ") != std::string::npos);
+}
+
+TEST_CASE("graph draws an invalid config with the edges at fault in red") {
+  TempDir dir;
+  const Run r = run_tool({"graph", (data_dir() / "invalid" / "policy_cycle.toml").string()});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("[ORDER_CYCLE]") != std::string::npos);
+  REQUIRE(r.out.starts_with("// erix-bcfg graph of "));
+  // The cycle named by the diagnostic, link by link: each of its edges red,
+  // and only those.
+  std::set<std::pair<std::string, std::string>> cycle;
+  const std::regex link(R"re("([a-z0-9-]+)" waits for "([a-z0-9-]+)")re");
+  for (auto it = std::sregex_iterator(r.err.begin(), r.err.end(), link); it != std::sregex_iterator(); ++it) {
+    cycle.emplace((*it)[1], (*it)[2]);
+  }
+  REQUIRE(cycle.size() >= 2);
+  std::set<std::pair<std::string, std::string>> red;
+  const std::regex edge(R"re(^  "([a-z0-9-]+)" -> "([a-z0-9-]+)" \[(.*)\];$)re");
+  for (const std::string& line : lines_of(r.out)) {
+    std::smatch m;
+    if (std::regex_match(line, m, edge) && m[3].str().find("#d62728") != std::string::npos) red.emplace(m[1], m[2]);
+  }
+  CHECK(red == cycle);
+  // An unpermitted peer is red too.
+  const std::string text = std::string(kFoundation) + "[[service]]\nname = \"app\"\nrole = \"service\"\npeers = [\"memd\"]\n";
+  write_file(dir / "peer.toml", text);
+  const Run p = run_tool({"graph", "peer.toml"}, dir.path());
+  CHECK(p.exit_code == 1);
+  CHECK(p.err.find("[PEER_NOT_PERMITTED]") != std::string::npos);
+  CHECK(p.out.find("\"app\" -> \"memd\" [style=dashed, color=\"#d62728\"") != std::string::npos);
+  // A valid config has no red.
+  const Run ok = run_tool({"graph", (examples_dir() / "runtime.toml").string()});
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out.find("#d62728") == std::string::npos);
+  // A config that does not compile is not drawn.
+  const Run broken = run_tool({"graph", (data_dir() / "invalid" / "many_errors.toml").string()});
+  CHECK(broken.exit_code == 1);
+  CHECK(broken.out.empty());
+  const std::string dot = env("ERIX_DOT");
+  if (!dot.empty()) {
+    write_file(dir / "g.dot", r.out);
+    CHECK(std::system(fmt::format("'{}' -Tsvg '{}' -o '{}'", dot, (dir / "g.dot").string(),
+                                  (dir / "g.svg").string()).c_str()) == 0);
+  }
+}
+
+TEST_CASE("policy refusals of peers name the rule and the roles") {
+  const std::string text = std::string(kFoundation) + "[[service]]\nname = \"app\"\nrole = \"service\"\npeers = [\"memd\"]\n";
+  const bcfg_tool::Outcome o = bcfg_tool::check_toml(text, "p.toml");
+  REQUIRE(o.source_diagnostics.size() == 1);
+  const std::string& m = o.source_diagnostics[0].message;
+  CHECK(m.find("\"memd\" has role \"memd\", which is not public") != std::string::npos);
+  CHECK(m.find("role \"service\" may be wired only to public roles") != std::string::npos);
+  // A foundation role: only its private peers.
+  std::string text2(kFoundation);
+  const std::string vspaced = "name = \"vspaced\"\nrole = \"vspaced\"\n";
+  text2.replace(text2.find(vspaced), vspaced.size(), vspaced + "peers = [\"logd\"]\n");
+  const bcfg_tool::Outcome o2 = bcfg_tool::check_toml(text2, "p.toml");
+  bool found = false;
+  for (const auto& d : o2.source_diagnostics) {
+    if (d.code == bcfg_tool::Code(Reason::PEER_NOT_PERMITTED)) {
+      found = true;
+      CHECK(d.message.find("role \"vspaced\" may be wired only to its private peers (memd), and \"logd\" has role \"logd\"") !=
+            std::string::npos);
+    }
+  }
+  CHECK(found);
+}
+
+TEST_CASE("plan columns are as wide as their content") {
+  TempDir dir;
+  // Role names longer than every service name, which once broke the table.
+  const std::string text = std::string(kFoundation) + "[[service]]\nname = \"h\"\nrole = \"hotplugd\"\n";
+  write_file(dir / "w.toml", text);
+  const Run r = run_tool({"plan", "w.toml"}, dir.path());
+  REQUIRE(r.exit_code == 0);
+  const std::vector<std::string> lines = lines_of(r.out);
+  const auto header = std::find_if(lines.begin(), lines.end(),
+                                   [](const std::string& l) { return l.find("launched through") != std::string::npos; });
+  REQUIRE(header != lines.end());
+  const std::size_t role_col = header->find("role");
+  const std::size_t launch_col = header->find("launched through");
+  const std::size_t waits_col = header->find("waits for");
+  std::size_t rows = 0;
+  for (auto it = header + 1; it != lines.end() && !it->empty(); ++it, ++rows) {
+    INFO(*it);
+    // Every cell starts where its heading does, after a blank.
+    for (std::size_t col : {role_col, launch_col, waits_col}) {
+      REQUIRE(it->size() > col);
+      CHECK(it->at(col - 1) == ' ');
+      CHECK(it->at(col) != ' ');
+    }
+    CHECK(it->compare(launch_col, 5, "procd") * it->compare(launch_col, 6, "kernel") == 0);
+  }
+  CHECK(rows == 6);
+}
+
+TEST_CASE("--version, and inputs and outputs refused before any work, path said once") {
+  const Run v = run_tool({"--version"});
+  CHECK(v.exit_code == 0);
+  CHECK(v.err.empty());
+  // The version meson.build declares.
+  std::smatch m;
+  const std::string build = read_file(source_root() / "meson.build");
+  REQUIRE(std::regex_search(build, m, std::regex(R"(version: '([0-9.]+)')")));
+  CHECK(v.out == fmt::format("erix-bcfg {} (ERIXBCFG format version {})\n", m[1].str(), bc::kVersion));
+
+  TempDir dir;
+  const auto count = [](const std::string& hay, const std::string& needle) {
+    std::size_t n = 0;
+    for (std::size_t at = 0; (at = hay.find(needle, at)) != std::string::npos; at += needle.size()) ++n;
+    return n;
+  };
+  const std::string d = dir.path().string();
+  const Run directory = run_tool({"check", d});
+  CHECK(directory.exit_code == 2);
+  CHECK(directory.err == fmt::format("erix-bcfg: {} is a directory, not a config file\n", d));
+
+  // The output is judged before the input is even read: a missing input
+  // with an unusable output reports the output.
+  const std::string missing_in = (dir / "missing.toml").string();
+  for (const std::string& out : {d, (dir / "no-such-dir" / "o.bcfg").string()}) {
+    INFO(out);
+    const Run r = run_tool({"compile", missing_in, "-o", out});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.starts_with(fmt::format("erix-bcfg: cannot write {}: ", out)));
+    CHECK(count(r.err, out) == 1);
+    CHECK(r.err.find("missing.toml") == std::string::npos);
+  }
+  // Nothing is left behind by a refused compile.
+  const std::string runtime = (examples_dir() / "runtime.toml").string();
+  CHECK(run_tool({"compile", (data_dir() / "invalid" / "policy_cycle.toml").string(), "-o", (dir / "x.bcfg").string()})
+            .exit_code == 1);
+  CHECK(fs::is_empty(dir.path()));
+}
+
+TEST_CASE("decode round trip: structure-only for any well-formed blob, plain for a policy-valid one") {
+  TempDir dir;
+  for (const char* name : {"policy_roles.toml", "policy_cycle.toml", "policy_peers.toml"}) {
+    INFO(name);
+    const fs::path src = data_dir() / "invalid" / name;
+    const Run refused = run_tool({"compile", src.string(), "-o", (dir / "a.bcfg").string()});
+    CHECK(refused.exit_code == 1);
+    CHECK(!fs::exists(dir / "a.bcfg"));
+    const Run structural = run_tool({"compile", "--structure-only", src.string(), "-o", (dir / "a.bcfg").string()});
+    REQUIRE(structural.exit_code == 0);
+    CHECK(structural.err.empty());
+    const std::string blob = read_file(dir / "a.bcfg");
+    REQUIRE(rootd::bcfg::parse(bytes_of(blob)).ok());
+    const Run decoded = run_tool({"decode", (dir / "a.bcfg").string()});
+    REQUIRE(decoded.exit_code == 0);
+    write_file(dir / "d.toml", decoded.out);
+    // Plain compile refuses the decoded text for the same policy reasons
+    // that check finds in the blob.
+    const Run plain = run_tool({"compile", (dir / "d.toml").string(), "-o", (dir / "b.bcfg").string()});
+    CHECK(plain.exit_code == 1);
+    const Run blob_check = run_tool({"check", "--format", "json", (dir / "a.bcfg").string()});
+    const Run plain_json = run_tool({"compile", "--format", "json", (dir / "d.toml").string(), "-o", (dir / "b.bcfg").string()});
+    std::multiset<std::string> blob_codes, text_codes;
+    for (const std::string& l : lines_of(blob_check.err)) blob_codes.insert(parse_json_object(l).at("code").text);
+    for (const std::string& l : lines_of(plain_json.err)) text_codes.insert(parse_json_object(l).at("code").text);
+    CHECK(!blob_codes.empty());
+    CHECK(blob_codes == text_codes);
+    // Structure-only compiles it back byte for byte.
+    const Run back = run_tool({"compile", "--structure-only", (dir / "d.toml").string(), "-o", (dir / "b.bcfg").string()});
+    REQUIRE(back.exit_code == 0);
+    CHECK(read_file(dir / "b.bcfg") == blob);
+    fs::remove(dir / "a.bcfg");
+    fs::remove(dir / "b.bcfg");
+  }
+  // Structure-only still refuses what the format cannot hold.
+  const Run bad = run_tool({"compile", "--structure-only", (data_dir() / "invalid" / "many_errors.toml").string(), "-o",
+                            (dir / "c.bcfg").string()});
+  CHECK(bad.exit_code == 1);
+  CHECK(!fs::exists(dir / "c.bcfg"));
 }

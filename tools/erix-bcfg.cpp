@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <iostream>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,7 +23,12 @@
 #include "diff.hpp"
 #include "pipeline.hpp"
 #include "report.hpp"
+#include "blob_map.hpp"
 #include "rootd/handoff.hpp"
+
+#ifndef ERIX_BCFG_VERSION
+#error "tools/meson.build defines ERIX_BCFG_VERSION (the project version)"
+#endif
 
 namespace {
 
@@ -33,10 +39,11 @@ constexpr int kExitInvalid = 1;
 constexpr int kExitUsage = 2;
 
 constexpr std::string_view kUsage =
-    "usage: erix-bcfg <command> [--help] ...\n"
+    "usage: erix-bcfg <command> [--help] [--format text|json] ...\n"
+    "       erix-bcfg --version\n"
     "\n"
     "commands:\n"
-    "  check FILE               check a TOML source or a compiled blob\n"
+    "  check FILE...            check TOML sources or compiled blobs\n"
     "  compile FILE -o OUT      compile a TOML source into an ERIXBCFG v1 blob\n"
     "  decode FILE              print a blob as canonical TOML\n"
     "  plan FILE                print launch order, start waves and transfer tables\n"
@@ -53,35 +60,47 @@ constexpr std::string_view kTopHelp =
     "module. Every command that reads a FILE accepts both forms unless it says\n"
     "otherwise; a blob is recognised by its ERIXBCFG magic. FILE '-' is stdin.\n"
     "\n"
-    "Diagnostics go to stderr, one per line:\n"
+    "Diagnostics go to stderr, each as its line\n"
     "  FILE:LINE:COL: error: [CODE] message         (TOML source)\n"
     "  FILE: offset 0xOFF: error: [CODE] message    (blob)\n"
+    "followed, for a TOML source, by the source line with a caret under the\n"
+    "offending text, and by a hint (\"did you mean ...\") when there is one.\n"
     "CODE is a tool code (TOML_...) or the rootd reason that rootd would report.\n"
+    "With --format json every diagnostic is one JSON object on one line instead:\n"
+    "file, line, column, code, message, hint (null when none); a blob's\n"
+    "diagnostics have line and column null and an offset.\n"
     "\n"
     "Exit status: 0 success, 1 invalid input, 2 bad usage or I/O failure.\n"
     "\n";
 
 constexpr std::string_view kCheckHelp =
-    "usage: erix-bcfg check FILE\n"
+    "usage: erix-bcfg check [--format text|json] FILE...\n"
     "\n"
-    "Checks a TOML source or a compiled blob: syntax and schema, names,\n"
+    "Checks each TOML source or compiled blob: syntax and schema, names,\n"
     "references and limits, the blob structure, and the policy rules rootd\n"
     "applies (roles, launch kinds, profile, dependency cycles, storage).\n"
-    "Prints every error found, not only the first.\n"
+    "Prints every error found in one run, not only the first: an after or\n"
+    "peers entry naming no declared service is reported and left out, and\n"
+    "the rest of the config is still checked.\n"
     "\n"
-    "Exit status: 0 valid, 1 invalid (including input that is neither TOML\n"
-    "nor a well-formed blob), 2 bad usage or unreadable FILE.\n";
+    "Exit status, the worst over all FILEs: 0 valid, 1 invalid (including\n"
+    "input that is neither TOML nor a well-formed blob), 2 bad usage or an\n"
+    "unreadable FILE.\n";
 
 constexpr std::string_view kCompileHelp =
-    "usage: erix-bcfg compile FILE.toml -o OUT.bcfg\n"
+    "usage: erix-bcfg compile [--structure-only] FILE.toml -o OUT.bcfg\n"
     "\n"
     "Checks FILE.toml like 'check' and, when it is valid, writes its ERIXBCFG v1\n"
     "encoding to OUT.bcfg (atomically: a temporary file renamed over OUT). The\n"
     "bytes depend only on the config's content, not on declaration order or\n"
-    "formatting. An invalid config leaves OUT untouched.\n"
+    "formatting. An invalid config leaves OUT untouched. OUT is checked\n"
+    "before FILE is read: a directory or an unwritable place fails at once.\n"
     "\n"
     "options:\n"
     "  -o, --output OUT   where to write the blob (required)\n"
+    "  --structure-only   check only what the blob format needs, as 'decode'\n"
+    "                     does, not the policy rules: compiles what 'decode'\n"
+    "                     printed from any well-formed blob\n"
     "\n"
     "Exit status: 0 written, 1 invalid config, 2 bad usage or I/O failure\n"
     "(including FILE being a blob already).\n";
@@ -92,9 +111,10 @@ constexpr std::string_view kDecodeHelp =
     "Prints a compiled blob as canonical TOML on stdout: services, providers\n"
     "and mounts in the blob's (sorted) order, and keys that hold their default\n"
     "value left out (profile \"none\", image equal to name, launch \"rootd\",\n"
-    "empty after/peers, read_only false). Compiling the output gives back\n"
-    "the same bytes. Only the blob structure is checked; use 'check' for the\n"
-    "policy rules.\n"
+    "empty after/peers, read_only false). Only the blob structure is checked;\n"
+    "use 'check' for the policy rules. 'compile --structure-only' of the\n"
+    "output gives back the same bytes for every well-formed blob; plain\n"
+    "'compile' does so when the blob also passes 'check'.\n"
     "\n"
     "Exit status: 0 decoded, 1 not a well-formed blob, 2 bad usage or I/O.\n";
 
@@ -122,7 +142,13 @@ constexpr std::string_view kGraphHelp =
     "edges, dashed arrows 'peers' wiring, dotted grey arrows dependencies the\n"
     "roles imply; arrows point from a service to what it waits for.\n"
     "\n"
-    "Exit status: 0 printed, 1 invalid config, 2 bad usage or I/O.\n";
+    "An invalid config is still drawn when it compiles far enough (a\n"
+    "well-formed blob): the edges at fault (a dependency cycle, a peer the\n"
+    "role rules refuse, a service waiting for itself) are red, and the\n"
+    "diagnostics go to stderr as 'check' prints them.\n"
+    "\n"
+    "Exit status: 0 printed a valid config, 1 invalid config (drawn or not),\n"
+    "2 bad usage or I/O.\n";
 
 constexpr std::string_view kDiffHelp =
     "usage: erix-bcfg diff OLD NEW\n"
@@ -184,6 +210,13 @@ std::optional<Input> read_input(std::string_view path) {
     std::cerr << fmt::format("erix-bcfg: cannot open {}: {}\n", in.name, std::strerror(errno));
     return std::nullopt;
   }
+  // A directory opens, and read() then fails with a less clear word.
+  struct stat st {};
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    std::cerr << fmt::format("erix-bcfg: {} is a directory, not a config file\n", in.name);
+    return std::nullopt;
+  }
   const bool ok = read_all(fd, in.bytes);
   const int saved = errno;
   close(fd);
@@ -194,52 +227,101 @@ std::optional<Input> read_input(std::string_view path) {
   return in;
 }
 
-void print_diagnostics(const Outcome& o, std::string_view file) {
-  for (const std::string& line : o.format(file)) std::cerr << line << '\n';
+// --format json: diagnostics as JSON lines (set once, from the command line).
+bool json_output = false;
+
+void print_diagnostics(const Outcome& o, const Input& in) {
+  std::string text;
+  for (const SourceDiagnostic& d : o.source_diagnostics) {
+    text += json_output ? json_diagnostic(in.name, d) + "\n" : render_diagnostic(in.name, in.bytes, d);
+  }
+  for (const BlobDiagnostic& d : o.blob_diagnostics) {
+    text += json_output ? json_diagnostic(in.name, d) + "\n" : render_diagnostic(in.name, d);
+  }
+  std::cerr << text;
 }
 
 Outcome check_input(const Input& in, bool policy = true) {
+  if (in.bytes.empty()) {
+    // Said plainly: an empty file is the most likely wrong-file mistake.
+    Outcome o;
+    o.from_toml = true;
+    o.source_diagnostics.push_back(
+        {SourcePos{}, ToolCode::TOML_MISSING_KEY, "the file is empty; a boot config starts with version = 1", {}});
+    return o;
+  }
   if (looks_like_blob(in.bytes)) return check_blob(in.bytes, policy);
   return check_toml(in.bytes, in.name, policy);
 }
 
-// Writes `bytes` to `path` through a temporary file in the same directory
-// and a rename, so readers see the old file or the new one, never a part.
-bool write_atomically(const std::string& path, const std::vector<char>& bytes) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  const int fd = mkstemp(tmp.data());
-  if (fd < 0) {
-    std::cerr << fmt::format("erix-bcfg: cannot create a temporary file next to {}: {}\n", path,
-                             std::strerror(errno));
+// An output written through a temporary file in the same directory and a
+// rename, so readers see the old file or the new one, never a part. The
+// temporary file is made before any work: an output that cannot be
+// written is reported at once, not after a long check.
+class PendingOutput {
+ public:
+  // Says why on failure.
+  bool open(const std::string& path) {
+    path_ = path;
+    struct stat st {};
+    if (stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      std::cerr << fmt::format("erix-bcfg: cannot write {}: it is a directory\n", path);
+      return false;
+    }
+    tmp_ = path + ".tmp.XXXXXX";
+    fd_ = mkstemp(tmp_.data());
+    if (fd_ < 0) {
+      std::cerr << fmt::format("erix-bcfg: cannot write {}: {}\n", path, std::strerror(errno));
+      return false;
+    }
+    return true;
+  }
+  PendingOutput() = default;
+  PendingOutput(const PendingOutput&) = delete;
+  PendingOutput& operator=(const PendingOutput&) = delete;
+  // Never committed: the temporary file goes, the old output stays.
+  ~PendingOutput() {
+    if (fd_ < 0) return;
+    close(fd_);
+    unlink(tmp_.c_str());
+  }
+
+  bool commit(const std::vector<char>& bytes) {
+    // mkstemp makes the file 0600; give it the mode an ordinary create would.
+    const mode_t mask = umask(0);
+    umask(mask);
+    bool ok = fchmod(fd_, 0666 & ~mask) == 0;
+    std::size_t done = 0;
+    while (ok && done < bytes.size()) {
+      const ssize_t n = write(fd_, bytes.data() + done, bytes.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        ok = false;
+        break;
+      }
+      done += static_cast<std::size_t>(n);
+    }
+    ok = ok && fsync(fd_) == 0;
+    const int saved = errno;
+    ok = (close(fd_) == 0) && ok;
+    fd_ = -1;
+    if (ok && std::rename(tmp_.c_str(), path_.c_str()) == 0) return true;
+    std::cerr << fmt::format("erix-bcfg: cannot write {}: {}\n", path_,
+                             std::strerror(ok ? errno : saved));
+    unlink(tmp_.c_str());
     return false;
   }
-  // mkstemp makes the file 0600; give it the mode an ordinary create would.
-  const mode_t mask = umask(0);
-  umask(mask);
-  bool ok = fchmod(fd, 0666 & ~mask) == 0;
-  std::size_t done = 0;
-  while (ok && done < bytes.size()) {
-    const ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      ok = false;
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  ok = ok && fsync(fd) == 0;
-  const int saved = errno;
-  ok = (close(fd) == 0) && ok;
-  if (ok && std::rename(tmp.c_str(), path.c_str()) == 0) return true;
-  std::cerr << fmt::format("erix-bcfg: cannot write {}: {}\n", path,
-                           std::strerror(ok ? errno : saved));
-  unlink(tmp.c_str());
-  return false;
-}
+
+ private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+};
 
 // Arguments of one verb: flags it knows, and positional FILEs.
 struct Args {
   bool help = false;
+  bool structure_only = false;
+  std::optional<std::string> format;
   std::optional<std::string> output;
   std::optional<std::string> handoff;
   std::vector<std::string> files;
@@ -249,6 +331,7 @@ struct Args {
 struct Options {
   bool output = false;
   bool handoff = false;
+  bool structure_only = false;
 };
 
 // The value of the option at argv[i] into `slot`: the text after
@@ -266,7 +349,9 @@ std::optional<std::string> take_value(const std::vector<std::string_view>& argv,
   } else if (i + 1 < argv.size()) {
     value = argv[++i];
   }
-  if (value.empty()) return fmt::format("option {} needs a file name", option);
+  if (value.empty()) {
+    return fmt::format("option {} needs {}", option, option == "--format" ? "text or json" : "a file name");
+  }
   slot = std::string(value);
   return std::nullopt;
 }
@@ -284,6 +369,12 @@ std::optional<std::string> parse_args(const std::vector<std::string_view>& argv,
       options_done = true;
     } else if (a == "-h" || a == "--help") {
       out.help = true;
+    } else if (a == "--format") {
+      err = take_value(argv, i, "", out.format);
+    } else if (a.starts_with("--format=")) {
+      err = take_value(argv, i, "--format=", out.format);
+    } else if (options.structure_only && a == "--structure-only") {
+      out.structure_only = true;
     } else if (options.output && (a == "-o" || a == "--output")) {
       err = take_value(argv, i, "", out.output);
     } else if (options.output && a.starts_with("--output=")) {
@@ -297,18 +388,31 @@ std::optional<std::string> parse_args(const std::vector<std::string_view>& argv,
     }
     if (err) return err;
   }
+  if (out.format && *out.format != "text" && *out.format != "json") {
+    return fmt::format("--format is text or json, not '{}'", *out.format);
+  }
   return std::nullopt;
 }
 
+// Each FILE on its own; the exit status is the worst of them.
 int run_check(const Args& args) {
-  const auto in = read_input(args.files[0]);
-  if (!in) return kExitUsage;
-  const Outcome o = check_input(*in);
-  print_diagnostics(o, in->name);
-  return o.valid() ? kExitOk : kExitInvalid;
+  int worst = kExitOk;
+  for (const std::string& file : args.files) {
+    const auto in = read_input(file);
+    if (!in) {
+      worst = kExitUsage;
+      continue;
+    }
+    const Outcome o = check_input(*in);
+    print_diagnostics(o, *in);
+    if (!o.valid()) worst = std::max(worst, kExitInvalid);
+  }
+  return worst;
 }
 
 int run_compile(const Args& args) {
+  PendingOutput out;
+  if (!out.open(*args.output)) return kExitUsage;
   const auto in = read_input(args.files[0]);
   if (!in) return kExitUsage;
   if (looks_like_blob(in->bytes)) {
@@ -317,17 +421,18 @@ int run_compile(const Args& args) {
                              in->name);
     return kExitUsage;
   }
-  const Outcome o = check_toml(in->bytes, in->name);
-  print_diagnostics(o, in->name);
+  const Outcome o = in->bytes.empty() ? check_input(*in)
+                                      : check_toml(in->bytes, in->name, !args.structure_only);
+  print_diagnostics(o, *in);
   if (!o.valid()) return kExitInvalid;
-  return write_atomically(*args.output, o.blob) ? kExitOk : kExitUsage;
+  return out.commit(o.blob) ? kExitOk : kExitUsage;
 }
 
 int run_decode(const Args& args) {
   const auto in = read_input(args.files[0]);
   if (!in) return kExitUsage;
   const Outcome o = check_blob(in->bytes, /*policy=*/false);
-  print_diagnostics(o, in->name);
+  print_diagnostics(o, *in);
   if (!o.valid()) return kExitInvalid;
   std::cout << decode_to_toml(o.view());
   return std::cout.flush() ? kExitOk : kExitUsage;
@@ -352,7 +457,7 @@ std::optional<rootd::Sources> plan_sources(const Args& args, std::string& storag
   return rootd::sources_from(*h);
 }
 
-int run_plan_or_graph(const Args& args, bool graph) {
+int run_plan(const Args& args) {
   const auto in = read_input(args.files[0]);
   if (!in) return kExitUsage;
   Outcome o = check_input(*in);
@@ -366,17 +471,54 @@ int run_plan_or_graph(const Args& args, bool graph) {
     // stand-in sources of `check` did not (an endpoint the kernel left out).
     add_findings(o, check_policy(o.view(), *sources, planned));
     if (o.valid()) {
-      std::cout << (graph ? write_dot(in->name, o.view(), planned)
-                          : write_plan(in->name, o.view(), planned, !args.handoff));
+      std::cout << write_plan(in->name, o.view(), planned, !args.handoff);
       return std::cout.flush() ? kExitOk : kExitUsage;
     }
   }
-  print_diagnostics(o, in->name);
+  print_diagnostics(o, *in);
   return kExitInvalid;
 }
 
-int run_plan(const Args& args) { return run_plan_or_graph(args, false); }
-int run_graph(const Args& args) { return run_plan_or_graph(args, true); }
+// The dependency edges (from, to) that findings put at fault: the links of
+// a cycle, and the after / peers entries a finding points at.
+EdgeSet offending_edges(const rootd::bcfg::View& view, const std::vector<PolicyFinding>& findings,
+                        const Planned& planned) {
+  EdgeSet edges;
+  const rootd::OrderPlan& plan = *planned.order;
+  for (std::uint16_t k = 0; k < plan.cycle_length; ++k) {
+    edges.insert({plan.cycle[k], plan.cycle[(k + 1) % plan.cycle_length]});
+  }
+  for (const PolicyFinding& f : findings) {
+    std::size_t service = 0, position = 0;
+    if (!edge_owner(view, f.place, service, position)) continue;
+    const rootd::bcfg::IndexList list = f.place.section == rootd::bcfg::Section::AFTER
+                                            ? view.after(service)
+                                            : view.peers(service);
+    edges.insert({static_cast<std::uint16_t>(service), list[position]});
+  }
+  return edges;
+}
+
+// Draws what compiles: a valid config, or an invalid one whose blob is
+// well-formed, with the edges at fault in red.
+int run_graph(const Args& args) {
+  const auto in = read_input(args.files[0]);
+  if (!in) return kExitUsage;
+  Outcome o = check_input(*in, /*policy=*/false);
+  const bool compiled = !o.blob.empty() && rootd::bcfg::parse(rootd::Bytes(o.blob.data(), o.blob.size())).ok();
+  if (!compiled) {
+    print_diagnostics(o, *in);
+    return kExitInvalid;
+  }
+  Planned planned;
+  std::vector<PolicyFinding> findings = check_policy(o.view(), stand_in_sources(), planned);
+  const EdgeSet red = offending_edges(o.view(), findings, planned);
+  add_findings(o, std::move(findings));
+  std::cout << write_dot(in->name, o.view(), planned, red);
+  print_diagnostics(o, *in);
+  if (!std::cout.flush()) return kExitUsage;
+  return o.valid() ? kExitOk : kExitInvalid;
+}
 
 // One input of diff, checked like `check` and planned like `plan`.
 struct DiffSide {
@@ -404,7 +546,7 @@ int run_diff(const Args& args) {
       add_findings(side.outcome, check_policy(side.outcome.view(), stand_in_sources(), side.planned));
     }
     if (!side.outcome.valid()) {
-      print_diagnostics(side.outcome, inputs[k]->name);
+      print_diagnostics(side.outcome, *inputs[k]);
       std::cerr << fmt::format("erix-bcfg diff: {} ({}) is not a valid config\n", kSides[k],
                                inputs[k]->name);
       valid = false;
@@ -424,12 +566,12 @@ struct Verb {
   std::string_view help;
   Options options;
   int (*run)(const Args&);
-  std::size_t files = 1;  // how many FILE arguments it takes
+  std::size_t files = 1;  // how many FILE arguments it takes; 0: one or more
 };
 
 constexpr Verb kVerbs[] = {
-    {"check", kCheckHelp, {}, run_check},
-    {"compile", kCompileHelp, {.output = true}, run_compile},
+    {"check", kCheckHelp, {}, run_check, 0},
+    {"compile", kCompileHelp, {.output = true, .structure_only = true}, run_compile},
     {"decode", kDecodeHelp, {}, run_decode},
     {"plan", kPlanHelp, {.handoff = true}, run_plan},
     {"graph", kGraphHelp, {}, run_graph},
@@ -438,8 +580,8 @@ constexpr Verb kVerbs[] = {
 
 // Why `given` FILE arguments do not suit `verb`, or nothing when they do.
 std::optional<std::string> file_count_problem(const Verb& verb, std::size_t given) {
-  if (given == verb.files) return std::nullopt;
-  if (given == 0) return verb.files == 1 ? "no input file" : "no input files";
+  if (verb.files == 0 ? given > 0 : given == verb.files) return std::nullopt;
+  if (given == 0) return verb.files == 2 ? "no input files" : "no input file";
   if (verb.files == 1) return "more than one input file";
   return fmt::format("{} input file{} given, {} expected", given, given == 1 ? "" : "s", verb.files);
 }
@@ -453,6 +595,11 @@ int main(int argc, char** argv) {
     std::cout << kTopHelp << kUsage;
     return kExitOk;
   }
+  if (args[0] == "--version") {
+    std::cout << "erix-bcfg " << ERIX_BCFG_VERSION << " (ERIXBCFG format version "
+              << rootd::bcfg::kVersion << ")\n";
+    return kExitOk;
+  }
   for (const Verb& verb : kVerbs) {
     if (args[0] != verb.name) continue;
     Args parsed;
@@ -464,6 +611,7 @@ int main(int argc, char** argv) {
       std::cout << verb.help;
       return kExitOk;
     }
+    json_output = parsed.format == "json";
     if (auto err = file_count_problem(verb, parsed.files.size())) {
       return verb_usage_error(verb.name, *err, verb.help);
     }

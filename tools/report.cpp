@@ -60,13 +60,14 @@ std::string source_text(const bcfg::View& view, const rootd::Transfer& t, bool s
   return "?";
 }
 
-std::size_t name_width(const bcfg::View& view) {
-  std::size_t w = 7;  // "service"
-  for (std::size_t i = 0; i < view.service_count(); ++i) {
-    w = std::max(w, view.service(i).name.size());
-  }
-  return w;
-}
+// Columns are as wide as their widest cell, heading included.
+struct PlanWidths {
+  std::size_t name = 7;      // "service"
+  std::size_t role = 4;      // "role"
+  std::size_t launch = 16;   // "launched through"
+  std::size_t authority = 9; // "authority"
+  std::size_t rights = 6;    // "rights"
+};
 
 }  // namespace
 
@@ -75,7 +76,24 @@ std::string write_plan(std::string_view file, const bcfg::View& view, const Plan
   const rootd::OrderPlan& plan = *planned.order;
   const rootd::EnvelopeSet& set = planned.envelopes;
   const std::size_t n = view.service_count();
-  const std::size_t w = name_width(view);
+  PlanWidths w;
+  for (std::size_t i = 0; i < n; ++i) {
+    const bcfg::Service s = view.service(i);
+    w.name = std::max(w.name, s.name.size());
+    w.role = std::max(w.role, s.role.size());
+    const rootd::Role* r = plan.role_at(i);
+    w.launch = std::max(w.launch, r != nullptr ? launched_through(r->launch).size() : 1);
+    for (const rootd::Transfer& t : set.transfers_of(i)) {
+      w.authority = std::max(w.authority, rootd::authority_kind_name(t.authority).size());
+      w.rights = std::max(w.rights, rights_text(t.rights).size());
+    }
+    if (i < planned.carried.size()) {
+      for (const rootd::Transfer& t : planned.carried[i]) {
+        w.authority = std::max(w.authority, rootd::authority_kind_name(t.authority).size());
+        w.rights = std::max(w.rights, rights_text(t.rights).size());
+      }
+    }
+  }
   std::string out;
   out += fmt::format("plan of {}\n", file);
   out += fmt::format("profile {}; {} services, {} waves, {} transfers\n", view.profile(), n,
@@ -90,8 +108,8 @@ std::string write_plan(std::string_view file, const bcfg::View& view, const Plan
   }
 
   out += "\nlaunch order\n";
-  out += fmt::format("  {:>4}  {:>4}  {:<{}}  {:<{}}  {:<20}  {}\n", "#", "wave", "service", w,
-                     "role", w, "launched through", "waits for");
+  out += fmt::format("  {:>4}  {:>4}  {:<{}}  {:<{}}  {:<{}}  {}\n", "#", "wave", "service", w.name,
+                     "role", w.role, "launched through", w.launch, "waits for");
   for (std::size_t k = 0; k < n; ++k) {
     const std::uint16_t i = plan.order[k];
     const bcfg::Service s = view.service(i);
@@ -101,9 +119,9 @@ std::string write_plan(std::string_view file, const bcfg::View& view, const Plan
       if (!waits.empty()) waits += ", ";
       waits += fmt::format("{} ({})", view.service(plan.deps[d]).name, edge_name(plan.dep_kind[d]));
     }
-    out += fmt::format("  {:>4}  {:>4}  {:<{}}  {:<{}}  {:<20}  {}\n", k + 1, plan.wave[i], s.name, w,
-                       s.role, w, r != nullptr ? launched_through(r->launch) : "?",
-                       waits.empty() ? "-" : waits);
+    out += fmt::format("  {:>4}  {:>4}  {:<{}}  {:<{}}  {:<{}}  {}\n", k + 1, plan.wave[i], s.name,
+                       w.name, s.role, w.role, r != nullptr ? launched_through(r->launch) : "?",
+                       w.launch, waits.empty() ? "-" : waits);
   }
 
   out += "\nstart waves\n";
@@ -129,18 +147,19 @@ std::string write_plan(std::string_view file, const bcfg::View& view, const Plan
                          "    copied into {} and dropped\n",
                          rootd::kPopulateStagingSlot, s.name);
     }
-    out += fmt::format("    {:>5}  {:<18}  {:<18}  {}\n", "local", "authority", "rights",
-                       "source in rootd");
+    out += fmt::format("    {:>5}  {:<{}}  {:<{}}  {}\n", "local", "authority", w.authority,
+                       "rights", w.rights, "source in rootd");
     for (const rootd::Transfer& t : set.transfers_of(i)) {
-      out += fmt::format("    {:>5}  {:<18}  {:<18}  {}\n", t.local_slot,
-                         rootd::authority_kind_name(t.authority), rights_text(t.rights),
-                         source_text(view, t, symbolic));
+      out += fmt::format("    {:>5}  {:<{}}  {:<{}}  {}\n", t.local_slot,
+                         rootd::authority_kind_name(t.authority), w.authority,
+                         rights_text(t.rights), w.rights, source_text(view, t, symbolic));
     }
     // Carried in launch CALLs, not copied: the launcher picks the slot.
     if (i < planned.carried.size()) {
       for (const rootd::Transfer& t : planned.carried[i]) {
-        out += fmt::format("    {:>5}  {:<18}  {:<18}  {}\n", "recv", rootd::authority_kind_name(t.authority),
-                           rights_text(t.rights), source_text(view, t, symbolic));
+        out += fmt::format("    {:>5}  {:<{}}  {:<{}}  {}\n", "recv",
+                           rootd::authority_kind_name(t.authority), w.authority,
+                           rights_text(t.rights), w.rights, source_text(view, t, symbolic));
       }
     }
   }
@@ -184,8 +203,12 @@ std::string dot_escape(std::string_view s) {
 
 }  // namespace
 
-std::string write_dot(std::string_view file, const bcfg::View& view, const Planned& planned) {
+std::string write_dot(std::string_view file, const bcfg::View& view, const Planned& planned,
+                      const EdgeSet& offending) {
   const rootd::OrderPlan& plan = *planned.order;
+  // Edges at fault that the dependency graph does not hold (plan_order
+  // leaves a self-dependency out) are drawn on their own.
+  EdgeSet undrawn = offending;
   std::string out;
   out += fmt::format("// erix-bcfg graph of {}\n", dot_escape(file));
   out += "// Edges point from a service to what it waits for: solid = after, dashed blue = peers,\n"
@@ -194,7 +217,8 @@ std::string write_dot(std::string_view file, const bcfg::View& view, const Plann
   out += "  graph [rankdir=BT, nodesep=0.3, ranksep=0.5, fontname=\"Helvetica\"];\n";
   out += "  node [shape=box, fontname=\"Helvetica\", fontsize=11];\n";
   out += "  edge [fontname=\"Helvetica\", fontsize=8];\n";
-  out += fmt::format("  label=\"{} (profile {})\";\n", dot_escape(file), view.profile());
+  out += fmt::format("  label=\"{} (profile {}){}\";\n", dot_escape(file), view.profile(),
+                     offending.empty() ? "" : "\\nINVALID: red edges are at fault");
   for (std::size_t i = 0; i < view.service_count(); ++i) {
     const bcfg::Service s = view.service(i);
     const std::string label =
@@ -213,25 +237,43 @@ std::string write_dot(std::string_view file, const bcfg::View& view, const Plann
     for (std::uint32_t d = plan.dep_start[i]; d < plan.dep_start[i + 1]; ++d) {
       const std::string_view to = view.service(plan.deps[d]).name;
       const auto kind = static_cast<EdgeKind>(plan.dep_kind[d]);
-      std::string attrs;
+      std::string_view style = "dotted";
+      std::string color = "\"#8c8c8c\"", label, extra;
       switch (kind) {
-        case EdgeKind::AFTER: attrs = "style=solid"; break;
-        case EdgeKind::PEER: attrs = "style=dashed, color=\"#1f4e9c\", arrowhead=vee"; break;
-        case EdgeKind::LAUNCHER:
-        case EdgeKind::FOUNDATION:
-          attrs = fmt::format("style=dotted, color=\"#8c8c8c\", fontcolor=\"#8c8c8c\", label=\"{}\"",
-                              rootd::edge_kind_name(kind));
+        case EdgeKind::AFTER:
+          style = "solid";
+          color.clear();
           break;
+        case EdgeKind::PEER:
+          style = "dashed";
+          color = "\"#1f4e9c\"";
+          extra = ", arrowhead=vee";
+          break;
+        case EdgeKind::LAUNCHER:
+        case EdgeKind::FOUNDATION: label = rootd::edge_kind_name(kind); break;
         case EdgeKind::STORAGE: {
           // No provider between them: a block service on its block driver.
           const std::string_view provider = provider_of(view, static_cast<std::uint16_t>(i), plan.deps[d]);
-          attrs = fmt::format("style=dotted, color=\"#8c8c8c\", fontcolor=\"#8c8c8c\", label=\"storage {}\"",
-                              provider.empty() ? std::string_view("driver") : provider);
+          label = fmt::format("storage {}", provider.empty() ? std::string_view("driver") : provider);
           break;
         }
       }
+      const std::pair<std::uint16_t, std::uint16_t> edge{static_cast<std::uint16_t>(i), plan.deps[d]};
+      if (offending.count(edge) != 0) {
+        color = "\"#d62728\"";
+        extra += ", penwidth=2.5";
+        undrawn.erase(edge);
+      }
+      std::string attrs = fmt::format("style={}", style);
+      if (!color.empty()) attrs += fmt::format(", color={}", color);
+      if (!label.empty()) attrs += fmt::format(", fontcolor={}, label=\"{}\"", color, label);
+      attrs += extra;
       out += fmt::format("  \"{}\" -> \"{}\" [{}];\n", from, to, attrs);
     }
+  }
+  for (const auto& [from, to] : undrawn) {
+    out += fmt::format("  \"{}\" -> \"{}\" [color=\"#d62728\", penwidth=2.5];\n",
+                       view.service(from).name, view.service(to).name);
   }
   out += "}\n";
   return out;
