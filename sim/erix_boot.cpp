@@ -71,8 +71,9 @@ examples/runtime.toml, also looked up in the source tree).
 Options:
   --image ELF              the rootd image to boot (default: the built one)
   --fault SERVICE:POINT    make SERVICE fail at POINT: spawn, start,
-                           handshake, not-ready, crash, refuse-probe or
-                           plain-copy (repeatable)
+                           handshake, not-ready, crash, refuse-probe,
+                           plain-copy, root-completion or no-completion
+                           (repeatable)
   --latency SERVICE=TICKS  ticks SERVICE takes to answer (default 10; repeatable)
   --handoff FILE           give rootd these bytes as its handoff
   --write-handoff FILE     write the generated handoff to FILE
@@ -191,7 +192,7 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
       const auto point = sim::parse_fault_point(v->substr(colon + 1));
       if (!point) {
         return sim::unexpected(UsageError{fmt::format(
-            "--fault {}: unknown point \"{}\" (spawn, start, handshake, not-ready, crash, refuse-probe, plain-copy)", *v, v->substr(colon + 1))});
+            "--fault {}: unknown point \"{}\" (spawn, start, handshake, not-ready, crash, refuse-probe, plain-copy, root-completion, no-completion)", *v, v->substr(colon + 1))});
       }
       o.faults.emplace_back(std::string(v->substr(0, colon)), *point);
     } else if (arg == "--latency") {
