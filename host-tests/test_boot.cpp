@@ -281,8 +281,12 @@ TEST_CASE("every fault point on every service fails closed with its DETAIL, no l
         const auto point = static_cast<sim::FaultPoint>(p);
         const bool driver = rootd::find_role(base.services[s].role)->launch == rootd::LaunchPath::DEVICED;
         // Only a probe notices a refused probe call (test_devices.cpp); only
-        // a driver is populated by deviced.
-        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver)) continue;
+        // a driver is populated by deviced; only a probe reports a completion.
+        const bool probe_only = point == sim::FaultPoint::root_completion || point == sim::FaultPoint::no_completion;
+        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver) ||
+            (probe_only && base.services[s].role != "phase0-probe")) {
+          continue;
+        }
         auto cfg = base;
         cfg.services[s].faults = 1U << p;
         const std::string& svc = cfg.services[s].name;
@@ -304,6 +308,9 @@ TEST_CASE("every fault point on every service fails closed with its DETAIL, no l
           case sim::FaultPoint::crash: expected = Reason::BOOT_SERVICE_EXITED; break;
           case sim::FaultPoint::refuse_probe: break;
           case sim::FaultPoint::plain_copy: expected = Reason::BOOT_DRIVER_POPULATE_FAILED; break;
+          // It exits without completing where rootd waits (process control).
+          case sim::FaultPoint::root_completion: expected = Reason::BOOT_SERVICE_EXITED; break;
+          case sim::FaultPoint::no_completion: expected = Reason::BOOT_SERVICE_EXITED; break;
         }
         CHECK(rootd::reason_name(b.run.reason) == rootd::reason_name(expected));
         check_fail_closed(b);
@@ -315,7 +322,13 @@ TEST_CASE("every fault point on every service fails closed with its DETAIL, no l
     drivers += rootd::find_role(s.role)->launch == rootd::LaunchPath::DEVICED ? 1 : 0;
   }
   CHECK(drivers > 0);
-  CHECK(scenarios == 5 * (load("runtime.toml").services.size() + load("phase0.toml").services.size()) + drivers);
+  std::size_t probes = 0;
+  for (const std::string name : {"runtime.toml", "phase0.toml"}) {
+    for (const auto& s : load(name).services) probes += s.role == "phase0-probe" ? 1 : 0;
+  }
+  CHECK(probes == 1);
+  CHECK(scenarios ==
+        5 * (load("runtime.toml").services.size() + load("phase0.toml").services.size()) + drivers + 2 * probes);
 }
 
 TEST_CASE("time to READY is the critical path for random latencies, not the sum") {
@@ -610,10 +623,14 @@ TEST_CASE("every simulated-service fault point on every service of every example
     for (std::size_t s = 0; s < base.services.size(); ++s) {
       for (std::size_t p = 0; p < sim::kFaultPointCount; ++p) {
         // Only a probe notices a refused probe call (test_devices.cpp); only
-        // a driver is populated by deviced.
+        // a driver is populated by deviced; only a probe reports a completion.
         const bool driver = rootd::find_role(base.services[s].role)->launch == rootd::LaunchPath::DEVICED;
         const auto point = static_cast<sim::FaultPoint>(p);
-        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver)) continue;
+        const bool probe_only = point == sim::FaultPoint::root_completion || point == sim::FaultPoint::no_completion;
+        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver) ||
+            (probe_only && rootd::find_role(base.services[s].role)->launch != rootd::LaunchPath::PROBE)) {
+          continue;
+        }
         auto cfg = base;
         cfg.services[s].faults = 1U << p;
         INFO(name << ": " << cfg.services[s].name << " " << sim::fault_point_name(static_cast<sim::FaultPoint>(p)));
@@ -902,6 +919,14 @@ TEST_CASE("rootd's cspace follows the documented shed schedule at every WAIT of 
       const rootd::Role* role = rootd::find_role(spec.role);
       REQUIRE(role != nullptr);
       if (role->launch == rootd::LaunchPath::FOUNDATION) dedicated_users.insert(spec.name);
+      // The probe's row gives it process control; it is destroyed once it
+      // completed, so its caps are gone by now.
+      if (role->launch == rootd::LaunchPath::PROBE) {
+        const auto* p = b.model->process(b.services->find(spec.name)->pid);
+        REQUIRE(p != nullptr);
+        CHECK(p->state == sim::ProcessState::destroyed);
+        if (role->extra_count > 0) dedicated_users.insert(spec.name);
+      }
     }
     CHECK(!dedicated_users.empty());
 

@@ -640,3 +640,201 @@ constexpr bool driver_start_round_trips() {
 }
 static_assert(driver_start_round_trips());
 }  // namespace
+
+// ---- the probe's completion on the dedicated process-control endpoint ------------
+
+namespace {
+
+constexpr std::uint32_t kProcessControlSlot = rootd::endpoint_info(rootd::EndpointKind::PROCESS_CONTROL).local_slot;
+
+// Every WAIT rootd made: the slot it waited on and what came back.
+struct WaitRecord {
+  std::uint32_t slot = 0;
+  abi::KernelError error = abi::KernelError::OK;
+  abi::Message message;
+};
+
+class RecordingDriver final : public sim::Driver {
+ public:
+  explicit RecordingDriver(sim::KernelModel& model) : inner_(model) {}
+  abi::KernelError report(std::string_view text) override { return inner_.report(text); }
+  abi::KernelError call(std::uint32_t slot, abi::Message& m, std::uint32_t receive_slot) override {
+    return inner_.call(slot, m, receive_slot);
+  }
+  abi::KernelError send(std::uint32_t slot, const abi::Message& m, std::uint64_t badge) override {
+    return inner_.send(slot, m, badge);
+  }
+  abi::KernelError wait(std::uint32_t slot, abi::Message& m) override {
+    const abi::KernelError e = inner_.wait(slot, m);
+    waits.push_back(WaitRecord{slot, e, m});
+    return e;
+  }
+  abi::KernelError cap(abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
+                       std::uint32_t rights) override {
+    return inner_.cap(op, src, space, dst, rights);
+  }
+  void park() override { inner_.park(); }
+  rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
+
+  std::vector<WaitRecord> waits;
+
+ private:
+  sim::ModelDriver inner_;
+};
+
+struct RecordedBoot {
+  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
+  std::unique_ptr<sim::Services> services;
+  std::unique_ptr<RecordingDriver> driver;
+  sim::EngineRun run;
+  std::uint32_t root_slot = 0;
+  std::size_t leaks = 0;
+  sim::Pid probe = sim::kNoPid;
+
+  // Events about the probe rootd read, by the slot it waited on. Decoded
+  // here from the documented layout (label, w0 = pid, w1 = value, event
+  // badge), not through protocol::decode_event.
+  std::vector<std::uint32_t> slots_of(abi::Event event) const {
+    std::vector<std::uint32_t> out;
+    for (const WaitRecord& w : driver->waits) {
+      if (w.error != abi::KernelError::OK || w.message.badge != abi::kEventBadge) continue;
+      if (w.message.label == static_cast<std::uint64_t>(event) && w.message.words[0] == probe) out.push_back(w.slot);
+    }
+    return out;
+  }
+};
+
+std::unique_ptr<RecordedBoot> boot_recorded(const std::vector<std::pair<std::string, sim::FaultPoint>>& faults = {}) {
+  auto b = std::make_unique<RecordedBoot>();
+  auto cfg = sim::load_system_config(example("phase0.toml"));
+  REQUIRE(cfg);
+  auto image = sim::build_system_image(*cfg);
+  REQUIRE(image);
+  b->services = std::make_unique<sim::Services>(*b->model);
+  for (const auto& s : cfg->services) REQUIRE(b->services->add(s));
+  for (const auto& [service, point] : faults) REQUIRE(b->services->set_fault(service, point));
+  auto root = b->model->boot_rootd(image->layout);
+  REQUIRE(root);
+  b->root_slot = *root;
+  b->driver = std::make_unique<RecordingDriver>(*b->model);
+  b->run = sim::run_engine<rootd::boot::RuntimeVariant>(rootd::Bytes(image->handoff.data(), image->handoff.size()),
+                                                         *root, *b->driver);
+  sim::LedgerInputs in;
+  in.config = rootd::Bytes(cfg->blob.data(), cfg->blob.size());
+  in.failed = b->run.status != rootd::Status::READY;
+  b->leaks = sim::build_ledger(*b->model, in).leak_count();
+  const sim::ServiceRecord* rec = b->services->find("phase0-probe");
+  REQUIRE(rec != nullptr);
+  b->probe = rec->pid;
+  return b;
+}
+
+}  // namespace
+
+TEST_CASE("probe endpoint: rootd takes the completion on process control, then sheds it before READY") {
+  const auto b = boot_recorded();
+  REQUIRE(b->run.status == rootd::Status::READY);
+  CHECK(b->leaks == 0);
+  REQUIRE(b->root_slot != kProcessControlSlot);
+  CHECK(b->slots_of(abi::Event::PROBE_COMPLETED) == std::vector<std::uint32_t>{kProcessControlSlot});
+  // Only the probe's events came from there; every other wait is on the
+  // root endpoint.
+  std::size_t on_process = 0;
+  for (const WaitRecord& w : b->driver->waits) {
+    if (w.slot == kProcessControlSlot) {
+      ++on_process;
+      CHECK(w.message.badge == abi::kEventBadge);
+      CHECK(w.message.words[0] == b->probe);
+    } else {
+      CHECK(w.slot == b->root_slot);
+    }
+  }
+  CHECK(on_process >= 1);
+  // Shed at READY: rootd holds nothing at the process-control slot.
+  const sim::Process* rootd_process = b->model->process(sim::kRootdPid);
+  REQUIRE(rootd_process != nullptr);
+  CHECK(rootd_process->cap_at(kProcessControlSlot) == nullptr);
+}
+
+TEST_CASE("probe endpoint: a completion sent to the root endpoint is never taken; the boot fails naming the probe") {
+  const auto b = boot_recorded({{"phase0-probe", sim::FaultPoint::root_completion}});
+  CHECK(b->run.status == rootd::Status::SERVICE_BOOTSTRAP_FAILED);
+  CHECK(b->run.failed_service == "phase0-probe");
+  // It exited without completing where rootd listens.
+  CHECK(b->run.reason == Reason::BOOT_SERVICE_EXITED);
+  CHECK(b->slots_of(abi::Event::EXITED) == std::vector<std::uint32_t>{kProcessControlSlot});
+  for (std::uint32_t slot : b->slots_of(abi::Event::PROBE_COMPLETED)) CHECK(slot != kProcessControlSlot);
+  CHECK(b->leaks == 0);
+  const sim::Process* p = b->model->process(b->probe);
+  REQUIRE(p != nullptr);
+  CHECK(p->state == sim::ProcessState::destroyed);
+}
+
+TEST_CASE("probe endpoint: a crashing, failing or unreporting probe fails the boot naming it, torn down, no leak") {
+  const sim::FaultPoint point =
+      GENERATE(sim::FaultPoint::crash, sim::FaultPoint::not_ready, sim::FaultPoint::no_completion);
+  INFO(sim::fault_point_name(point));
+  const auto b = boot_recorded({{"phase0-probe", point}});
+  CHECK(b->run.status == rootd::Status::SERVICE_BOOTSTRAP_FAILED);
+  CHECK(b->run.failed_service == "phase0-probe");
+  CHECK(b->leaks == 0);
+  const sim::Process* p = b->model->process(b->probe);
+  REQUIRE(p != nullptr);
+  CHECK(p->state == sim::ProcessState::destroyed);
+  const sim::Process* rootd_process = b->model->process(sim::kRootdPid);
+  REQUIRE(rootd_process != nullptr);
+  CHECK(rootd_process->cap_at(kProcessControlSlot) == nullptr);
+  switch (point) {
+    case sim::FaultPoint::crash:
+      CHECK(b->run.reason == Reason::BOOT_SERVICE_EXITED);
+      CHECK(b->slots_of(abi::Event::EXITED) == std::vector<std::uint32_t>{kProcessControlSlot});
+      break;
+    case sim::FaultPoint::not_ready:
+      CHECK(b->run.reason == Reason::BOOT_PROBE_FAILED);
+      CHECK(b->slots_of(abi::Event::PROBE_COMPLETED) == std::vector<std::uint32_t>{kProcessControlSlot});
+      break;
+    default:
+      // It exited, even cleanly, without completing: a failure.
+      CHECK(b->run.reason == Reason::BOOT_SERVICE_EXITED);
+      CHECK(b->slots_of(abi::Event::PROBE_COMPLETED).empty());
+      CHECK(b->slots_of(abi::Event::EXITED) == std::vector<std::uint32_t>{kProcessControlSlot});
+      break;
+  }
+}
+
+TEST_CASE("erix-boot: the probe's completion on process control; elsewhere, absent or failing, the boot fails") {
+  int code = -1;
+  const auto ok = erix_boot(quote(example("phase0.toml")), code);
+  CHECK(code == 0);
+  CHECK(has(ok, "ERIX_ROOTD:READY"));
+  const std::string point = GENERATE(std::string("root-completion"), std::string("crash"), std::string("not-ready"),
+                                     std::string("no-completion"));
+  INFO(point);
+  const auto lines = erix_boot("--fault phase0-probe:" + point + " " + quote(example("phase0.toml")), code);
+  CHECK(code == 13);
+  const std::string detail = point == "not-ready" ? "BOOT_PROBE_FAILED" : "BOOT_SERVICE_EXITED";
+  CHECK(has(lines, "ERIX_ROOTD:DETAIL:" + detail + ":phase0-probe"));
+  CHECK(has(lines, "ERIX_ROOTD:SERVICE_BOOTSTRAP_FAILED"));
+  CHECK_FALSE(has(lines, "ERIX_ROOTD:READY"));
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back().find(" leaks=0") != std::string::npos);
+}
+
+TEST_CASE("erix-bcfg plan: the probe's SEND-only process-control row is a planned transfer") {
+  const char* tool = std::getenv("ERIX_BCFG");
+  REQUIRE(tool != nullptr);
+  const std::string command = quote(tool) + " plan " + quote(example("phase0.toml")) + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  CHECK(::pclose(pipe) == 0);
+  const auto at = out.find("  phase0-probe (role phase0-probe;");
+  REQUIRE(at != std::string::npos);
+  const auto end = out.find("\n\n", at);
+  const std::string table = out.substr(at, end == std::string::npos ? std::string::npos : end - at);
+  INFO(table);
+  CHECK(table.find("2288  dedicated-endpoint  send                slot 2288 (process-control endpoint)") !=
+        std::string::npos);
+}

@@ -313,7 +313,10 @@ const std::map<std::string, std::vector<Slot>>& expected_envelopes() {
         {2050, K::PEER_ENDPOINT, "logd"},
         {2051, K::STORAGE_ENDPOINT, "ramfsd"}}},
       {"loaderd", {{2048, K::PEER_ENDPOINT, "procd"}, {2049, K::PEER_ENDPOINT, "vfsd"}}},
-      {"phase0-probe", {{2048, K::PEER_ENDPOINT, "memd"}, {2049, K::PEER_ENDPOINT, "procd"}}},
+      {"phase0-probe",
+       {{2048, K::PEER_ENDPOINT, "memd"},
+        {2049, K::PEER_ENDPOINT, "procd"},
+        {2288, K::DEDICATED_ENDPOINT, "process-control"}}},
       {"app", {{2048, K::PEER_ENDPOINT, "logd"}, {2049, K::PEER_ENDPOINT, "vfsd"}}},
   };
   return table;

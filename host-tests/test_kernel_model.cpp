@@ -192,11 +192,15 @@ struct World {
     return m;
   }
 
-  // The next message on the root endpoint that is not a STARTED event.
-  abi::Message next() {
+  // The next message on the root endpoint (or `slot`) that is not a STARTED
+  // event.
+  abi::Message next() { return next_on(root); }
+  // The probe's events come on the process-control endpoint.
+  abi::Message next_on_process() { return next_on(dedicated_slot(EndpointKind::PROCESS_CONTROL)); }
+  abi::Message next_on(std::uint32_t slot) {
     for (;;) {
       abi::Message m;
-      REQUIRE(model.wait(root, m) == KernelError::OK);
+      REQUIRE(model.wait(slot, m) == KernelError::OK);
       if (m.badge == abi::kEventBadge && m.label == static_cast<std::uint64_t>(abi::Event::STARTED)) continue;
       return m;
     }
@@ -1017,7 +1021,7 @@ TEST_CASE("procd launches, starts and probes; deviced starts drivers and reports
   // reaches none of the services it probes, and says so.
   const World::Launched probe = w.spawn_probe(procd_ep, 12, 7);
   const Tick spawned = w.model.now();
-  const abi::Message completed = w.next();
+  const abi::Message completed = w.next_on_process();
   CHECK(completed.label == static_cast<std::uint64_t>(abi::Event::PROBE_COMPLETED));
   CHECK(completed.badge == abi::kEventBadge);
   CHECK(completed.words[0] == probe.pid);
@@ -1025,7 +1029,7 @@ TEST_CASE("procd launches, starts and probes; deviced starts drivers and reports
   CHECK(w.services.find("phase0-probe")->probe_failure == "memd was not reached");
   CHECK(w.model.now() == spawned + 25);
   // Its work done, the probe exits; rootd destroys it without a stop.
-  const abi::Message probe_exit = w.next();
+  const abi::Message probe_exit = w.next_on_process();
   CHECK(probe_exit.label == static_cast<std::uint64_t>(abi::Event::EXITED));
   CHECK(probe_exit.words[0] == probe.pid);
   CHECK(probe_exit.words[1] == erix::sim::kProbeFailed);
@@ -1161,10 +1165,10 @@ TEST_CASE("fault points: spawn, start, handshake, not-ready and crash behave as 
     const std::uint32_t procd_ep = w.procd_ready();
     REQUIRE(w.services.set_fault("phase0-probe", FaultPoint::not_ready).has_value());
     w.spawn_probe(procd_ep, 12, 7);
-    const abi::Message m = w.next();
+    const abi::Message m = w.next_on_process();
     CHECK(m.label == static_cast<std::uint64_t>(abi::Event::PROBE_COMPLETED));
     CHECK(m.words[1] == erix::sim::kProbeFailed);
-    const abi::Message exited = w.next();
+    const abi::Message exited = w.next_on_process();
     CHECK(exited.label == static_cast<std::uint64_t>(abi::Event::EXITED));
     CHECK(exited.words[1] == erix::sim::kProbeFailed);
   }
@@ -1172,10 +1176,13 @@ TEST_CASE("fault points: spawn, start, handshake, not-ready and crash behave as 
     const std::uint32_t procd_ep = w.procd_ready();
     REQUIRE(w.services.set_fault("phase0-probe", FaultPoint::crash).has_value());
     const World::Launched probe = w.spawn_probe(procd_ep, 12, 7);
-    const abi::Message m = w.next();
+    const abi::Message m = w.next_on_process();
     CHECK(m.label == static_cast<std::uint64_t>(abi::Event::EXITED));
     CHECK(m.words[0] == probe.pid);
     CHECK(m.words[1] == erix::sim::kCrashExitCode);
+    // Nothing about the probe on the root endpoint.
+    abi::Message none;
+    CHECK(w.model.wait(w.root, none) == KernelError::PEER_GONE);
   }
   SECTION("unknown services and points are refused") {
     CHECK_FALSE(w.services.set_fault("nosuch", FaultPoint::crash).has_value());

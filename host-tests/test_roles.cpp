@@ -41,7 +41,7 @@ constexpr DesignRow kDesignTable[] = {
     {2240, EndpointKind::VSPACE, "vspaced", ""},
     {2256, EndpointKind::PAGER, "pagerd", ""},
     {2272, EndpointKind::LOG_QUERY, "deviced", ""},
-    {2288, EndpointKind::PROCESS_CONTROL, "procd", ""},
+    {2288, EndpointKind::PROCESS_CONTROL, "procd", "phase0-probe"},  // the probe: SEND only, its completion
     {2304, EndpointKind::CHILD_POPULATE, "", "deviced"},
     {2320, EndpointKind::ACPI_READ, "drv-acpi", ""},
     {2336, EndpointKind::I8042, "drv-i8042", ""},
@@ -226,6 +226,9 @@ constexpr AuthCase kAuthCases[] = {
     {"deviced", T(AuthorityKind::DEDICATED_ENDPOINT, 2112, kFull, EndpointKind::DRIVER_LIFECYCLE),
      Reason::TRANSFER_RIGHTS_EXCEED_RULE},
     {"deviced", T(AuthorityKind::DEDICATED_ENDPOINT, 2304, RIGHT_SEND | RIGHT_GRANT, EndpointKind::CHILD_POPULATE),
+     Reason::TRANSFER_RIGHTS_EXCEED_RULE},
+    // the probe reports on process control but never receives there
+    {"phase0-probe", T(AuthorityKind::DEDICATED_ENDPOINT, 2288, RIGHT_SEND | RIGHT_RECEIVE, EndpointKind::PROCESS_CONTROL),
      Reason::TRANSFER_RIGHTS_EXCEED_RULE},
     // the image frame: procd and pagerd, read and execute only
     {"deviced", T(AuthorityKind::IMAGE_FRAME, 2096, RIGHT_READ), Reason::TRANSFER_IMAGE_FRAME_NOT_AUTHORIZED},

@@ -84,8 +84,9 @@ Options:
   --image ELF              the rootd image to boot (default: the runtime
                            image beside erix-boot, built or installed)
   --fault SERVICE:POINT    make SERVICE fail at POINT: spawn, start,
-                           handshake, not-ready, crash, refuse-probe or
-                           plain-copy (repeatable)
+                           handshake, not-ready, crash, refuse-probe,
+                           plain-copy, root-completion or no-completion
+                           (repeatable)
   --latency SERVICE=TICKS  ticks SERVICE takes to answer (default 10; repeatable)
   --handoff FILE           give rootd these bytes as its handoff
   --write-handoff FILE     write the generated handoff to FILE
@@ -217,7 +218,7 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
       const auto point = sim::parse_fault_point(v->substr(colon + 1));
       if (!point) {
         return sim::unexpected(UsageError{fmt::format(
-            "--fault {}: unknown point \"{}\" (spawn, start, handshake, not-ready, crash, refuse-probe, plain-copy)", *v, v->substr(colon + 1))});
+            "--fault {}: unknown point \"{}\" (spawn, start, handshake, not-ready, crash, refuse-probe, plain-copy, root-completion, no-completion)", *v, v->substr(colon + 1))});
       }
       o.faults.emplace_back(std::string(v->substr(0, colon)), *point);
     } else if (arg == "--latency") {

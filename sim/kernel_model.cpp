@@ -451,23 +451,27 @@ KernelError KernelModel::wait(std::uint64_t root_slot, abi::Message& message) {
     return fail(kSys, KernelError::DENIED,
                 fmt::format("wait slot {} holds a {} cap", root_slot, object_type_name(c->type)));
   }
-  if (c->object != root_endpoint_) {
-    return fail(kSys, KernelError::INVALID_ARGUMENT, fmt::format("wait slot {} is not the root endpoint", root_slot));
+  const EndpointObject* waited = endpoint(c->object);
+  const bool on_process = waited != nullptr && waited->dedicated == rootd::EndpointKind::PROCESS_CONTROL;
+  if (c->object != root_endpoint_ && !on_process) {
+    return fail(kSys, KernelError::INVALID_ARGUMENT,
+                fmt::format("wait slot {} is neither the root nor the process-control endpoint", root_slot));
   }
+  std::deque<RootDelivery>& queue = on_process ? process_queue_ : root_queue_;
   if ((c->rights & abi::RIGHT_RECEIVE) == 0) {
     return fail(kSys, KernelError::DENIED, fmt::format("wait slot {} lacks RECEIVE", root_slot));
   }
   run_due_actions();
-  while (root_queue_.empty() && !agenda_.empty()) {
+  while (queue.empty() && !agenda_.empty()) {
     now_ = agenda_.begin()->first.at;
     run_due_actions();
   }
-  if (root_queue_.empty()) {
+  if (queue.empty()) {
     hung_reason_ = fmt::format("WAIT at tick {} with nothing that could ever arrive", now_);
     return fail(kSys, KernelError::PEER_GONE, hung_reason_);
   }
-  message = root_queue_.front().message;
-  root_queue_.pop_front();
+  message = queue.front().message;
+  queue.pop_front();
   return KernelError::OK;
 }
 
@@ -753,7 +757,27 @@ void KernelModel::post_to_root(const abi::Message& message) {
 }
 
 void KernelModel::post_event(abi::Event event, Pid pid, std::uint64_t value) {
-  post_to_root(protocol::encode(protocol::ProcessEvent{event, pid, value}));
+  const abi::Message m = protocol::encode(protocol::ProcessEvent{event, pid, value});
+  const Process* p = process(pid);
+  if (p == nullptr || p->launcher != Launcher::probe) {
+    post_to_root(m);
+    return;
+  }
+  // A probe's events go where rootd awaits its completion.
+  schedule(now_, [this, m] { process_queue_.push_back(RootDelivery{now_, m}); });
+}
+
+bool KernelModel::post_from_probe(Pid probe, const abi::Message& message) {
+  const Process* p = process(probe);
+  if (p == nullptr || p->launcher != Launcher::probe || p->state != ProcessState::running) return false;
+  for (const auto& [slot, cap] : p->cspace) {
+    const EndpointObject* ep = cap.type == ObjectType::endpoint ? endpoint(cap.object) : nullptr;
+    if (ep != nullptr && ep->dedicated == rootd::EndpointKind::PROCESS_CONTROL && (cap.rights & abi::RIGHT_SEND) != 0) {
+      schedule(now_, [this, message] { process_queue_.push_back(RootDelivery{now_, message}); });
+      return true;
+    }
+  }
+  return false;
 }
 
 Pid KernelModel::create_process(const Admitted& who, const Admission& how, ObjectId image_frame, Pid parent) {
@@ -942,6 +966,10 @@ std::string KernelModel::state_dump() const {
   for (const auto& d : root_queue_) {
     out += fmt::format("queued at={} label={:#x} badge={:#x} w0={} w1={}\n", d.at, d.message.label, d.message.badge,
                        d.message.words[0], d.message.words[1]);
+  }
+  for (const auto& d : process_queue_) {
+    out += fmt::format("queued-process at={} label={:#x} w0={} w1={}\n", d.at, d.message.label, d.message.words[0],
+                       d.message.words[1]);
   }
   for (const auto& r : reports_) out += fmt::format("report at={} pid={} {}\n", r.at, r.pid, r.text);
   return out;

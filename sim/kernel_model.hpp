@@ -312,6 +312,10 @@ class KernelModel {
   void post_to_root(const abi::Message& message);
   // A process event (rootd::protocol::ProcessEvent) for the root endpoint.
   void post_event(abi::Event event, Pid pid, std::uint64_t value);
+  // A probe's completion message (PROBE_COMPLETED), sent through its own
+  // SEND cap on the dedicated process-control endpoint. False, and nothing
+  // sent, when the probe is not running or holds no such cap.
+  bool post_from_probe(Pid probe, const abi::Message& message);
   // Creates a staged process (the caller has admitted it); `parent` is the
   // simulated process that made it.
   Pid create_process(const Admitted& who, const Admission& how, ObjectId image_frame, Pid parent = kNoPid);
@@ -355,7 +359,7 @@ class KernelModel {
   // A WAIT or CALL that could never complete: rootd would block forever.
   bool hung() const { return !hung_reason_.empty(); }
   const std::string& hung_reason() const { return hung_reason_; }
-  std::size_t pending_messages() const { return root_queue_.size(); }
+  std::size_t pending_messages() const { return root_queue_.size() + process_queue_.size(); }
   std::size_t pending_actions() const { return agenda_.size(); }
 
   Audit audit() const;
@@ -427,6 +431,9 @@ class KernelModel {
   std::map<Pid, std::deque<Held>> held_;
   std::map<AgendaKey, std::function<void()>> agenda_;
   std::deque<RootDelivery> root_queue_;
+  // Events on the dedicated process-control endpoint for rootd's WAIT there:
+  // a probe's (its completion and lifecycle).
+  std::deque<RootDelivery> process_queue_;
   std::vector<ReportLine> reports_;
 
   std::vector<CallError> errors_;

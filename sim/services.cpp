@@ -50,6 +50,8 @@ std::string_view fault_point_name(FaultPoint point) {
     case FaultPoint::crash: return "crash";
     case FaultPoint::refuse_probe: return "refuse-probe";
     case FaultPoint::plain_copy: return "plain-copy";
+    case FaultPoint::root_completion: return "root-completion";
+    case FaultPoint::no_completion: return "no-completion";
   }
   return "?";
 }
@@ -575,12 +577,18 @@ void Services::complete_probe(Pid pid, std::optional<Complaint> envelope) {
     model_.exit_process(pid, kCrashExitCode);
     return;
   }
+  if (rec != nullptr && rec->spec.has_fault(FaultPoint::no_completion)) {
+    note(Answer::probe_failed);
+    rec->probe_failure = "exited without reporting";
+    model_.exit_process(pid, kExitClean);
+    return;
+  }
   if (rec != nullptr && rec->spec.has_fault(FaultPoint::handshake)) {
     note(Answer::malformed);
     // A completion whose label is no event at all.
     abi::Message event = protocol::encode(protocol::ProcessEvent{abi::Event::PROBE_COMPLETED, pid, 0});
     event.label = kMalformedLabel;
-    model_.post_to_root(event);
+    model_.post_from_probe(pid, event);
     model_.exit_process(pid, kExitClean);
     return;
   }
@@ -593,8 +601,18 @@ void Services::complete_probe(Pid pid, std::optional<Complaint> envelope) {
   }
   const bool passed = failure.empty();
   note(passed ? Answer::probe_passed : Answer::probe_failed);
-  model_.post_to_root(
-      protocol::encode(protocol::ProcessEvent{abi::Event::PROBE_COMPLETED, pid, passed ? kProbePassed : kProbeFailed}));
+  const abi::Message event =
+      protocol::encode(protocol::ProcessEvent{abi::Event::PROBE_COMPLETED, pid, passed ? kProbePassed : kProbeFailed});
+  // It reports on the process-control endpoint through its procd peer cap;
+  // without one it cannot report at all (rootd then sees it exit).
+  if (rec != nullptr && rec->spec.has_fault(FaultPoint::root_completion)) {
+    model_.post_to_root(event);
+  } else if (!model_.post_from_probe(pid, event)) {
+    if (rec != nullptr) rec->probe_failure = "no process-control endpoint to report on";
+    note(Answer::probe_failed);
+    model_.exit_process(pid, kProbeFailed);
+    return;
+  }
   // Its work is done: it exits, and rootd may destroy it without a stop.
   model_.exit_process(pid, passed ? kExitClean : kProbeFailed);
 }

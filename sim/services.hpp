@@ -57,9 +57,12 @@ enum class FaultPoint : std::uint8_t {
   crash,      // instead of answering, the process exits with kCrashExitCode (EXITED is delivered)
   refuse_probe,  // it boots, but refuses the probe's call (the probe then reports failure)
   plain_copy,    // a driver: deviced populates it with CAP_COPY, which the kernel refuses
+  root_completion,  // a probe: its completion arrives on rootd's root endpoint, not the process endpoint
+  no_completion,    // a probe: it exits (code 0) without ever reporting
 };
-inline constexpr std::size_t kFaultPointCount = 7;
-// "spawn", "start", "handshake", "not-ready", "crash", "refuse-probe", "plain-copy"
+inline constexpr std::size_t kFaultPointCount = 9;
+// "spawn", "start", "handshake", "not-ready", "crash", "refuse-probe", "plain-copy",
+// "root-completion", "no-completion"
 std::string_view fault_point_name(FaultPoint point);
 std::optional<FaultPoint> parse_fault_point(std::string_view text);
 

@@ -17,6 +17,7 @@
 #include "rootd/action.hpp"
 #include "rootd/bcfg.hpp"
 #include "rootd/boot_plan.hpp"
+#include "rootd/endpoints.hpp"
 #include "rootd/handoff.hpp"
 #include "rootd/hooks.hpp"
 #include "rootd/protocol.hpp"
@@ -181,11 +182,20 @@ struct Core {
     ++kernel_calls;
   }
   constexpr void emit_delete(std::uint32_t slot) { emit_cap(abi::CapOp::DELETE, slot); }
-  constexpr void emit_wait() {
+  constexpr void emit_wait() { emit_wait(root_slot); }
+  constexpr void emit_wait(std::uint32_t slot) {
     action = Action{};
     action.kind = ActionKind::WAIT;
-    action.slot = root_slot;
+    action.slot = slot;
     ++kernel_calls;
+  }
+  // Where the kernel delivers service `s`'s process events: a probe's on the
+  // dedicated process-control endpoint (rootd's handoff slot of it, kept
+  // until the probe is reaped), everyone else's on the root endpoint.
+  constexpr std::uint32_t event_slot(std::uint16_t s) const {
+    return s < n() && service_plan(s).launch == LaunchPath::PROBE
+               ? endpoint_info(EndpointKind::PROCESS_CONTROL).local_slot
+               : root_slot;
   }
   constexpr void emit_read_module(std::uint64_t vaddr, std::uint64_t size) {
     action = Action{};

@@ -77,7 +77,7 @@ class TeardownUnit {
           if (!pick(c)) step_ = Step::RELEASE;
           continue;
         case Step::STOP: c.emit_kernel(abi::KernelOp::MANAGED_STOP, c.state(tearing_).pid); break;
-        case Step::WAIT_EXIT: c.emit_wait(); break;
+        case Step::WAIT_EXIT: c.emit_wait(c.event_slot(tearing_)); break;
         case Step::DESTROY: c.emit_kernel(abi::KernelOp::DESTROY_PROCESS, c.state(tearing_).pid); break;
         case Step::DROP: {
           held_ = drop_next(c);

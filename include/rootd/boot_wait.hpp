@@ -1,5 +1,10 @@
-// WAIT: one message from the root endpoint, a service's answer to its
-// DELIVER or a process event, decoded through protocol.hpp.
+// WAIT: one message, a service's answer to its DELIVER or a process event,
+// decoded through protocol.hpp. While the probe runs (every other service is
+// READY by then) rootd waits on the dedicated process-control endpoint,
+// where the kernel delivers the probe's events: its PROBE_COMPLETED, sent
+// through its planned SEND-only procd peer cap, and its EXITED. Otherwise it
+// waits on the root endpoint, where a PROBE_COMPLETED is refused: a
+// completion that bypassed the process endpoint proves nothing.
 //
 // An answer must come from a STARTED service that is no probe and say READY
 // (NOT_READY and anything else fail the boot). Events: STARTED is noted, a probe's
@@ -30,13 +35,19 @@ class WaitUnit {
   constexpr PhaseEvent run(Core<Variant, N>& c) {
     switch (step_) {
       case Step::WAIT:
-        c.emit_wait();
+        probe_ = bcfg::kNoIndex;
+        for (std::uint16_t s = 0; s < c.n(); ++s) {
+          if (c.service_plan(s).launch == LaunchPath::PROBE && c.state(s).phase == ServicePhase::STARTED) probe_ = s;
+        }
+        slot_ = c.event_slot(probe_);
+        c.emit_wait(slot_);
         step_ = Step::MESSAGE;
         return PhaseEvent::EMITTED;
       case Step::MESSAGE: break;
       case Step::LINE_OUT: return PhaseEvent::HANDLED;
     }
-    if (!c.kernel_ok()) return fail(c, Reason::BOOT_WAIT_FAILED);
+    // A probe that can never complete fails the boot naming it.
+    if (!c.kernel_ok()) return fail(c, Reason::BOOT_WAIT_FAILED, probe_);
     const abi::Message& m = c.last.message;
     const protocol::Inbound in = protocol::classify(m, c.n());
     switch (in.kind) {
@@ -67,7 +78,10 @@ class WaitUnit {
     switch (e.kind) {
       case abi::Event::STARTED: return PhaseEvent::HANDLED;
       case abi::Event::PROBE_COMPLETED:
-        if (c.service_plan(s).launch != LaunchPath::PROBE || svc.phase != ServicePhase::STARTED) break;
+        if (c.service_plan(s).launch != LaunchPath::PROBE || svc.phase != ServicePhase::STARTED ||
+            slot_ != c.event_slot(s)) {
+          break;
+        }
         if (e.value != 0) return fail(c, Reason::BOOT_PROBE_FAILED, s);
         if constexpr (Variant::fault_hooks) {
           // A probe's completion is its READY.
@@ -115,6 +129,8 @@ class WaitUnit {
 
   Step step_ = Step::WAIT;
   std::uint16_t service_ = bcfg::kNoIndex;
+  std::uint32_t slot_ = 0;                   // the endpoint slot of the outstanding WAIT
+  std::uint16_t probe_ = bcfg::kNoIndex;  // the running probe it waits for, if any
 };
 
 }  // namespace rootd::boot

@@ -304,8 +304,11 @@ inline constexpr Role kRoles[kRoleCount] = {
      {2048, 2}, 2, true, false, PeerPolicy::EXACT, role_set(RoleId::VFSD, RoleId::PROCD), StorageClass::NONE,
      Need::FORBIDDEN, Need::FORBIDDEN, "loads programs from vfsd, launches through procd"},
     // ---- probes and the generic role ----
-    {RoleId::PHASE0_PROBE, "phase0-probe", LaunchPath::PROBE, kNotFoundation, std::nullopt, detail::kNoExtras, 0,
-     false, {2048, 16}, 16, true, false, PeerPolicy::PUBLIC_AND_PRIVATE,
+    // SEND only on process control: its completion goes there, where rootd
+    // awaits it (boot_wait.hpp).
+    {RoleId::PHASE0_PROBE, "phase0-probe", LaunchPath::PROBE, kNotFoundation, std::nullopt,
+     {{{EndpointKind::PROCESS_CONTROL, abi::RIGHT_SEND}}}, 1, false, {2048, 241}, 16, true, false,
+     PeerPolicy::PUBLIC_AND_PRIVATE,
      role_set(RoleId::MEMD, RoleId::VSPACED, RoleId::PAGERD, RoleId::PROCD), StorageClass::NONE,
      Need::FORBIDDEN, Need::FORBIDDEN, "phase0 smoke probe"},
     {RoleId::SERVICE, "service", LaunchPath::PROCD, kNotFoundation, std::nullopt, detail::kNoExtras, 0, false,
@@ -493,7 +496,8 @@ constexpr bool roles_are_sound() {
     if (holders != 1) return false;
   }
   // Each dedicated endpoint kind has at most one holder that receives on it,
-  // and the only shared kind is the driver-lifecycle endpoint.
+  // and the only shared kinds are the driver-lifecycle endpoint and process
+  // control (procd serves it, the probe reports its completion on it).
   for (std::size_t k = 0; k < kEndpointKindCount; ++k) {
     const auto kind = static_cast<EndpointKind>(k);
     std::size_t holders = 0;
@@ -504,7 +508,8 @@ constexpr bool roles_are_sound() {
       servers += (rights & abi::RIGHT_RECEIVE) != 0;
     }
     if (servers > 1) return false;
-    if (holders != (kind == EndpointKind::DRIVER_LIFECYCLE ? 2U : 1U)) return false;
+    const bool shared = kind == EndpointKind::DRIVER_LIFECYCLE || kind == EndpointKind::PROCESS_CONTROL;
+    if (holders != (shared ? 2U : 1U)) return false;
   }
   return true;
 }
