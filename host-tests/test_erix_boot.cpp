@@ -854,6 +854,7 @@ TEST_CASE("an existing output file that cannot be written is refused before the 
   in >> text;
   CHECK(text == "keep");
   std::remove(read_only.c_str());
+}
 
 // ---- storage: the disk blockd serves (docs/storage-intent.md) -------------------------
 
