@@ -142,7 +142,9 @@ enum class DevicedOp : std::uint64_t {
 // caller started.
 inline constexpr std::uint64_t kChildPopulateLabel = 0x60;
 
-// Process events delivered on the root endpoint with kEventBadge.
+// Process events, with kEventBadge: on the root endpoint, except a probe's
+// (STARTED, EXITED and its PROBE_COMPLETED), which arrive on the
+// process-control endpoint (docs/kernel-abi.md section 8).
 enum class Event : std::uint64_t {
   STARTED = 0x50,          // w0 = pid
   EXITED = 0x51,           // w0 = pid, w1 = exit code (0 clean, else fault or error)
