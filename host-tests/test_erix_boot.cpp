@@ -691,10 +691,10 @@ TEST_CASE("--audit prints a rule for every capability; --audit-json writes the s
     CHECK(l.find("LEAK") == std::string::npos);
     carried += l.find("carried-image-frame") != std::string::npos ? 1 : 0;
   }
-  // rootd's four, and every service's caps; procd and deviced hold the
-  // image frames of the services they launched (17 in runtime.toml).
+  // rootd's four, and every service's caps; procd and deviced deleted the
+  // image frame of each service they launched once they had started it.
   CHECK(text_caps > 4 + service_count(example("runtime.toml")));
-  CHECK(carried == 17);
+  CHECK(carried == 0);
   CHECK(r.has_line("audit:   slot 1: kernel-control#1 rights=SEND <- rootd kernel-control (kernel at entry) max SEND"));
   auto count = [&json](std::string_view what) {
     std::size_t n = 0;
@@ -704,7 +704,7 @@ TEST_CASE("--audit prints a rule for every capability; --audit-json writes the s
   CHECK(count("{\"slot\":") == text_caps);
   CHECK(count("\"rule\":null") == 0);
   CHECK(count("\"leak\":true") == 0);
-  CHECK(count("\"row\":\"carried-image-frame ") == 17);
+  CHECK(count("\"row\":\"carried-image-frame ") == 0);
   CHECK(json.find("\"leaks\":0}") != std::string::npos);
 }
 

@@ -1346,7 +1346,7 @@ TEST_CASE("ModelDriver forwards every syscall to the model") {
   CHECK(w.model.kernel_calls() == 7);
 }
 
-TEST_CASE("a cap carried in a CALL lands in the launcher's receive window without GRANT; others discard it") {
+TEST_CASE("a cap carried in a CALL lands in the launcher's receive window without GRANT until it starts the process; others discard it") {
   World w;
   const std::uint32_t procd_ep = w.procd_ready();
   const Pid procd = w.services.find("procd")->pid;
@@ -1355,7 +1355,15 @@ TEST_CASE("a cap carried in a CALL lands in the launcher's receive window withou
   const Cap before = *rootd_frame;
   REQUIRE((before.rights & abi::RIGHT_GRANT) != 0);
 
-  const World::Launched logd = w.launch_via_procd(procd_ep, "logd", 11, 4);
+  // logd staged through procd, not yet started.
+  World::Launched logd;
+  logd.endpoint_slot = w.new_endpoint();
+  logd.process_slot = w.fresh_slot();
+  abi::Message create = message(static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS), 11);
+  create.cap = module_slot("logd");
+  REQUIRE(w.model.call(procd_ep, create, logd.process_slot) == KernelError::OK);
+  REQUIRE(create.label == abi::kReplyOk);
+  logd.pid = static_cast<Pid>(create.words[0]);
   const Cap* landed = w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first);
   REQUIRE(landed != nullptr);
   CHECK(landed->type == ObjectType::frame);
@@ -1365,12 +1373,25 @@ TEST_CASE("a cap carried in a CALL lands in the launcher's receive window withou
   // rootd keeps its own, unchanged.
   CHECK(*w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("logd")) == before);
 
-  // The next launch takes the next free slot of the window.
+  // A launch meanwhile takes the next free slot of the window, and procd
+  // deletes that copy, not logd's, once it has started the process.
+  const World::Launched svc = w.launch_via_procd(procd_ep, "svc", 12, 5);
+  CHECK(w.model.process(svc.pid)->state == ProcessState::running);
+  CHECK(w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first + 1) == nullptr);
+  REQUIRE(w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first) != nullptr);
+  CHECK(w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first)->object == before.object);
   static_cast<void>(w.next());
-  w.launch_via_procd(procd_ep, "svc", 12, 5);
-  const Cap* second = w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first + 1);
-  REQUIRE(second != nullptr);
-  CHECK(second->object == w.model.process(erix::sim::kRootdPid)->cap_at(module_slot("svc"))->object);
+
+  // Started, logd's frame goes too: procd holds frames of launches in flight.
+  const rootd::Role& logd_role = *rootd::find_role("logd");
+  w.provision(logd.process_slot, logd_role, logd.endpoint_slot);
+  abi::Message start = message(static_cast<std::uint64_t>(abi::ProcdOp::START_STAGED_PROCESS), logd.pid);
+  REQUIRE(w.model.call(procd_ep, start, abi::kNoSlot) == KernelError::OK);
+  REQUIRE(start.label == abi::kReplyOk);
+  CHECK(w.model.process(procd)->cap_at(rootd::kCarriedImageWindow.first) == nullptr);
+  REQUIRE(w.model.send(logd.endpoint_slot, w.sealed(w.envelope(logd_role, 11), logd.process_slot), badge_of(4)) ==
+          KernelError::OK);
+  static_cast<void>(w.next());
 
   // A service that is no launcher names no receive slot: the cap is
   // discarded, its cspace unchanged, and the call still answered.

@@ -412,6 +412,24 @@ void Services::answer(Pid pid, const abi::Message& given, Answer kind, std::opti
 
 // ---- procd and deviced ---------------------------------------------------------------
 
+namespace {
+// A launcher needs a carried image frame only to build the process; once it
+// has started it, it deletes its copy. Its carried frames are then the
+// launches in flight, not every service it ever launched: the receive window
+// (1,696 slots) is smaller than a config's services (up to 2,048).
+void drop_image_frame(KernelModel& model, Pid launcher, const Process& started) {
+  const Process* from = model.process(launcher);
+  if (from == nullptr) return;
+  const rootd::SlotWindow window = rootd::kCarriedImageWindow;
+  for (const auto& [slot, cap] : from->cspace) {
+    if (window.contains(slot) && cap.type == ObjectType::frame && cap.object == started.image_frame) {
+      model.drop_cap(launcher, slot);
+      return;
+    }
+  }
+}
+}  // namespace
+
 CallReply Services::on_call(Pid receiver, ObjectId /*endpoint*/, const abi::Message& message,
                             const std::optional<Cap>& carried) {
   const ServiceRecord* rec = record_of(receiver);
@@ -455,6 +473,7 @@ CallReply Services::procd_call(Pid procd, const abi::Message& message, const std
     }
     if (const KernelError e = before_start(p->pid); e != KernelError::OK) return CallReply{reply_error(e), std::nullopt};
     model_.start_process(p->pid);
+    drop_image_frame(model_, procd, *p);
     return CallReply{reply_error(KernelError::OK), std::nullopt};
   }
   // The decoder saw a cap slot; the kernel says whether a cap came with it.
@@ -525,6 +544,7 @@ CallReply Services::populate_driver(Pid deviced, const abi::Message& message) {
     return reply(KernelError::DENIED);
   }
   model_.start_process(r.child);
+  drop_image_frame(model_, deviced, *child);
   return reply(KernelError::OK);
 }
 
