@@ -105,6 +105,9 @@ Schedule schedule_of(const sim::SystemConfig& cfg, const std::vector<char>& hand
     }
     if (role->image_frame) s.image_frame_users.insert(spec.name);
     s.module_users[spec.image].insert(spec.name);
+    // The doc's one profile module: phase3-framebuffer's console font goes
+    // to fbcond, which makes fbcond a user of that module's frame.
+    if (cfg.profile == "phase3-framebuffer" && spec.role == "fbcond") s.module_users["console-font"].insert(spec.name);
   }
   return s;
 }
