@@ -360,6 +360,20 @@ std::string quote(const std::string& s) {
   return q + "'";
 }
 
+// erix-bcfg plan's output for an example config; the tool must succeed.
+std::string plan_of(const std::string& config) {
+  const char* tool = std::getenv("ERIX_BCFG");
+  REQUIRE(tool != nullptr);
+  const std::string command = quote(tool) + " plan " + quote(example(config)) + " 2>/dev/null";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::string out;
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
+  CHECK(::pclose(pipe) == 0);
+  return out;
+}
+
 std::vector<std::string> erix_boot(const std::string& args, int& exit_code) {
   const char* tool = std::getenv("ERIX_BOOT");
   REQUIRE(tool != nullptr);
@@ -567,15 +581,7 @@ TEST_CASE("erix-boot: every driver cap is audited as populated by deviced; a pla
 }
 
 TEST_CASE("erix-bcfg plan says deviced populates each driver") {
-  const char* tool = std::getenv("ERIX_BCFG");
-  REQUIRE(tool != nullptr);
-  const std::string command = quote(tool) + " plan " + quote(example("runtime.toml")) + " 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  CHECK(::pclose(pipe) == 0);
+  const std::string out = plan_of("runtime.toml");
   std::size_t lines = 0;
   for (auto at = out.find("populated by deviced via child-populate"); at != std::string::npos;
        at = out.find("populated by deviced via child-populate", at + 1)) {
@@ -821,15 +827,7 @@ TEST_CASE("erix-boot: the probe's completion on process control; elsewhere, abse
 }
 
 TEST_CASE("erix-bcfg plan: the probe's SEND-only process-control row is a planned transfer") {
-  const char* tool = std::getenv("ERIX_BCFG");
-  REQUIRE(tool != nullptr);
-  const std::string command = quote(tool) + " plan " + quote(example("phase0.toml")) + " 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  CHECK(::pclose(pipe) == 0);
+  const std::string out = plan_of("phase0.toml");
   const auto at = out.find("  phase0-probe (role phase0-probe;");
   REQUIRE(at != std::string::npos);
   const auto end = out.find("\n\n", at);
