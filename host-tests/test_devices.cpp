@@ -846,3 +846,74 @@ TEST_CASE("erix-bcfg plan: the probe's SEND-only process-control row is a planne
   }
   CHECK(found);
 }
+
+// ---- a launcher's reply without its install grant ---------------------------------------
+
+namespace {
+
+// procd answers a staging request (CREATE_STAGED_PROCESS or SPAWN_PROBE) OK
+// but hands back no install grant: the kernel model's grant is deleted again
+// from rootd's receive slot and the reply names no cap.
+class GrantlessProcd final : public sim::Driver {
+ public:
+  explicit GrantlessProcd(sim::KernelModel& model) : inner_(model) {}
+  abi::KernelError report(std::string_view text) override { return inner_.report(text); }
+  abi::KernelError call(std::uint32_t slot, abi::Message& m, std::uint32_t receive_slot) override {
+    const std::uint64_t op = m.label;
+    const abi::KernelError e = inner_.call(slot, m, receive_slot);
+    const bool staging = op == static_cast<std::uint64_t>(abi::ProcdOp::CREATE_STAGED_PROCESS) ||
+                         op == static_cast<std::uint64_t>(abi::ProcdOp::SPAWN_PROBE);
+    if (e == abi::KernelError::OK && staging && m.cap != abi::kNoSlot) {
+      REQUIRE(inner_.cap(abi::CapOp::DELETE, m.cap, 0, 0, 0) == abi::KernelError::OK);
+      m.cap = abi::kNoSlot;
+      ++stripped;
+    }
+    return e;
+  }
+  abi::KernelError send(std::uint32_t slot, const abi::Message& m, std::uint64_t badge) override {
+    return inner_.send(slot, m, badge);
+  }
+  abi::KernelError wait(std::uint32_t slot, abi::Message& m) override { return inner_.wait(slot, m); }
+  abi::KernelError cap(abi::CapOp op, std::uint32_t src, std::uint32_t space, std::uint32_t dst,
+                       std::uint32_t rights) override {
+    return inner_.cap(op, src, space, dst, rights);
+  }
+  void park() override { inner_.park(); }
+  rootd::Bytes read_module(std::uint64_t vaddr, std::uint64_t size) override { return inner_.read_module(vaddr, size); }
+
+  int stripped = 0;
+
+ private:
+  sim::ModelDriver inner_;
+};
+
+}  // namespace
+
+TEST_CASE("a procd reply without the install grant fails the launch as BOOT_NO_INSTALL_GRANT, before any copy") {
+  auto cfg = sim::load_system_config(example("phase0.toml"));
+  REQUIRE(cfg);
+  auto image = sim::build_system_image(*cfg);
+  REQUIRE(image);
+  sim::KernelModel model;
+  sim::Services services(model);
+  for (const auto& s : cfg->services) REQUIRE(services.add(s));
+  auto root = model.boot_rootd(image->layout);
+  REQUIRE(root);
+  GrantlessProcd driver(model);
+  const sim::EngineRun run = sim::run_engine<rootd::boot::RuntimeVariant>(
+      rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
+  CHECK(driver.stripped == 1);  // the probe's staging, procd's only one here
+  CHECK(run.status == rootd::Status::SERVICE_BOOTSTRAP_FAILED);
+  CHECK(run.reason == rootd::Reason::BOOT_NO_INSTALL_GRANT);
+  CHECK(run.failed_service == "phase0-probe");
+  // Nothing was copied towards the probe: it holds no cap at all, and it is gone.
+  const sim::ServiceRecord* probe = services.find("phase0-probe");
+  REQUIRE(probe != nullptr);
+  const sim::Process* p = model.process(probe->pid);
+  REQUIRE(p != nullptr);
+  CHECK(p->state == sim::ProcessState::destroyed);
+  sim::LedgerInputs in;
+  in.config = rootd::Bytes(cfg->blob.data(), cfg->blob.size());
+  in.failed = true;
+  CHECK(sim::build_ledger(model, in).leak_count() == 0);
+}
