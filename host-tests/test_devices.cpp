@@ -10,6 +10,8 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <cstdlib>
 #include <memory>
 #include <sstream>
@@ -916,4 +918,44 @@ TEST_CASE("a procd reply without the install grant fails the launch as BOOT_NO_I
   in.config = rootd::Bytes(cfg->blob.data(), cfg->blob.size());
   in.failed = true;
   CHECK(sim::build_ledger(model, in).leak_count() == 0);
+}
+
+TEST_CASE("the probe starts only once every other service is READY, not when the launch queue runs dry") {
+  // phase0 plus logd, which the probe does not depend on: logd is launched
+  // before the probe and answers 30 ticks later, so a probe started as soon
+  // as nothing else was left to launch would be running before logd is READY.
+  const std::string path = (std::filesystem::temp_directory_path() / "rootd-probe-waits-for-logd.toml").string();
+  {
+    std::ofstream out(path);
+    out << "version = 1\nprofile = \"phase0\"\n"
+        << "[[service]]\nname = \"memd\"\nrole = \"memd\"\n"
+        << "[[service]]\nname = \"vspaced\"\nrole = \"vspaced\"\n"
+        << "[[service]]\nname = \"pagerd\"\nrole = \"pagerd\"\n"
+        << "[[service]]\nname = \"procd\"\nrole = \"procd\"\n"
+        << "[[service]]\nname = \"logd\"\nrole = \"logd\"\n"
+        << "[[service]]\nname = \"phase0-probe\"\nrole = \"phase0-probe\"\n"
+        << "peers = [\"memd\", \"vspaced\", \"pagerd\", \"procd\"]\n";
+  }
+  auto cfg = sim::load_system_config(path);
+  std::remove(path.c_str());
+  REQUIRE(cfg);
+  auto image = sim::build_system_image(*cfg);
+  REQUIRE(image);
+  sim::KernelModel model;
+  sim::Services services(model);
+  for (const auto& s : cfg->services) REQUIRE(services.add(s));
+  REQUIRE(services.set_latency("logd", 30));
+  auto root = model.boot_rootd(image->layout);
+  REQUIRE(root);
+  sim::ModelDriver driver(model);
+  const sim::EngineRun run = sim::run_engine<rootd::boot::RuntimeVariant>(
+      rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
+  REQUIRE(run.status == rootd::Status::READY);
+  const sim::ServiceRecord* logd = services.find("logd");
+  const sim::ServiceRecord* probe = services.find("phase0-probe");
+  REQUIRE(logd != nullptr);
+  REQUIRE(probe != nullptr);
+  REQUIRE(logd->answered_at.has_value());
+  REQUIRE(probe->envelope_at.has_value());
+  CHECK(*probe->envelope_at >= *logd->answered_at);
 }
