@@ -283,7 +283,9 @@ TEST_CASE("every fault point on every service fails closed with its DETAIL, no l
         // Only a probe notices a refused probe call (test_devices.cpp); only
         // a driver is populated by deviced; only a probe reports a completion.
         const bool probe_only = point == sim::FaultPoint::root_completion || point == sim::FaultPoint::no_completion;
-        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver) ||
+        // Verifier faults: only a verifier notices them (its own tests).
+        if (point == sim::FaultPoint::refuse_probe || sim::is_verifier_fault(point) ||
+            (point == sim::FaultPoint::plain_copy && !driver) ||
             (probe_only && base.services[s].role != "phase0-probe")) {
           continue;
         }
@@ -627,7 +629,9 @@ TEST_CASE("every simulated-service fault point on every service of every example
         const bool driver = rootd::find_role(base.services[s].role)->launch == rootd::LaunchPath::DEVICED;
         const auto point = static_cast<sim::FaultPoint>(p);
         const bool probe_only = point == sim::FaultPoint::root_completion || point == sim::FaultPoint::no_completion;
-        if (point == sim::FaultPoint::refuse_probe || (point == sim::FaultPoint::plain_copy && !driver) ||
+        // Verifier faults: only a verifier notices them (its own tests).
+        if (point == sim::FaultPoint::refuse_probe || sim::is_verifier_fault(point) ||
+            (point == sim::FaultPoint::plain_copy && !driver) ||
             (probe_only && rootd::find_role(base.services[s].role)->launch != rootd::LaunchPath::PROBE)) {
           continue;
         }

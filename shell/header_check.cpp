@@ -48,6 +48,7 @@
 #include "rootd/status.hpp"
 #include "rootd/storage.hpp"
 #include "rootd/storage_intent.hpp"
+#include "rootd/verify.hpp"
 
 asm(R"(
     .section .text.entry, "ax", @progbits

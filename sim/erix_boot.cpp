@@ -85,8 +85,10 @@ Options:
                            image beside erix-boot, built or installed)
   --fault SERVICE:POINT    make SERVICE fail at POINT: spawn, start,
                            handshake, not-ready, crash, refuse-probe,
-                           plain-copy, root-completion or no-completion
-                           (repeatable)
+                           plain-copy, root-completion, no-completion,
+                           or, seen only by an integration image's
+                           verifiers: wrong-reply, wrong-data, extra-cap,
+                           slow (repeatable)
   --latency SERVICE=TICKS  ticks SERVICE takes to answer (default 10; repeatable)
   --handoff FILE           give rootd these bytes as its handoff
   --write-handoff FILE     write the generated handoff to FILE
@@ -218,7 +220,7 @@ sim::Expected<Options, UsageError> parse_options(int argc, char** argv) {
       const auto point = sim::parse_fault_point(v->substr(colon + 1));
       if (!point) {
         return sim::unexpected(UsageError{fmt::format(
-            "--fault {}: unknown point \"{}\" (spawn, start, handshake, not-ready, crash, refuse-probe, plain-copy, root-completion, no-completion)", *v, v->substr(colon + 1))});
+            "--fault {}: unknown point \"{}\" (spawn, start, handshake, not-ready, crash, refuse-probe, plain-copy, root-completion, no-completion, wrong-reply, wrong-data, extra-cap, slow)", *v, v->substr(colon + 1))});
       }
       o.faults.emplace_back(std::string(v->substr(0, colon)), *point);
     } else if (arg == "--latency") {

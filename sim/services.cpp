@@ -52,6 +52,10 @@ std::string_view fault_point_name(FaultPoint point) {
     case FaultPoint::plain_copy: return "plain-copy";
     case FaultPoint::root_completion: return "root-completion";
     case FaultPoint::no_completion: return "no-completion";
+    case FaultPoint::wrong_reply: return "wrong-reply";
+    case FaultPoint::wrong_data: return "wrong-data";
+    case FaultPoint::extra_cap: return "extra-cap";
+    case FaultPoint::slow: return "slow";
   }
   return "?";
 }
@@ -121,7 +125,10 @@ std::string_view answer_name(Answer answer) {
   return "?";
 }
 
-Services::Services(KernelModel& model) : model_(model) { model_.attach(this); }
+Services::Services(KernelModel& model) : model_(model) {
+  model_.attach(this);
+  protocols_ = make_protocol_handlers(model_, *this);
+}
 
 Services::~Services() { model_.attach(nullptr); }
 
@@ -402,6 +409,9 @@ void Services::answer(Pid pid, const abi::Message& given, Answer kind, std::opti
     rec->answered_at = model_.now();
     rec->complaint = complaint;
   }
+  if (kind == Answer::ready && rec != nullptr) {
+    for (const auto& handler : protocols_) handler->on_ready(pid, *rec);
+  }
   if (kind != Answer::ready || p->launcher != Launcher::deviced) return;
   auto it = driver_launcher_.find(pid);
   if (it == driver_launcher_.end()) return;
@@ -438,6 +448,16 @@ CallReply Services::on_call(Pid receiver, ObjectId /*endpoint*/, const abi::Mess
   if (rec != nullptr && rec->spec.role == "deviced") reply = deviced_call(receiver, message, carried);
   if (rec != nullptr && rec->spec.role == "blockd") {
     reply.message = rec->answer == Answer::ready ? storage_.blockd_call(message) : reply_error(KernelError::DENIED);
+  }
+  const bool launcher_or_blockd =
+      rec != nullptr && (rec->spec.role == "procd" || rec->spec.role == "deviced" || rec->spec.role == "blockd");
+  if (rec != nullptr && !launcher_or_blockd && rec->answer == Answer::ready) {
+    for (const auto& handler : protocols_) {
+      if (auto taken = handler->on_call(receiver, *rec, message, carried)) {
+        reply = std::move(*taken);
+        break;
+      }
+    }
   }
   // A launcher keeps a carried image frame only for a process it made.
   if (carried.has_value() && reply.message.label != abi::kReplyOk) model_.drop_cap(receiver, carried_landing_);

@@ -44,6 +44,7 @@
 
 #include "expected.hpp"
 #include "kernel_model.hpp"
+#include "service_protocols.hpp"
 #include "storage_services.hpp"
 
 namespace erix::sim {
@@ -59,11 +60,24 @@ enum class FaultPoint : std::uint8_t {
   plain_copy,    // a driver: deviced populates it with CAP_COPY, which the kernel refuses
   root_completion,  // a probe: its completion arrives on rootd's root endpoint, not the process endpoint
   no_completion,    // a probe: it exits (code 0) without ever reporting
+  // A service that serves a public protocol (vfsd, loaderd, fbcond, inputd,
+  // the filesystems) boots READY, then misbehaves when an integration
+  // image's verifier calls it (service_protocols.hpp):
+  wrong_reply,  // answers with a reply label or state its protocol does not allow there
+  wrong_data,   // answers well-formed, with content that is not what was asked for
+  extra_cap,    // answers carrying a capability (its own service endpoint, SEND)
+  slow,         // answers "not yet" to every call that may be retried, for ever
 };
-inline constexpr std::size_t kFaultPointCount = 9;
+inline constexpr std::size_t kFaultPointCount = 13;
 // "spawn", "start", "handshake", "not-ready", "crash", "refuse-probe", "plain-copy",
-// "root-completion", "no-completion"
+// "root-completion", "no-completion", "wrong-reply", "wrong-data", "extra-cap", "slow"
 std::string_view fault_point_name(FaultPoint point);
+// The points only a verifier notices (wrong-reply ... slow): a runtime image
+// never calls a service's public protocol.
+constexpr bool is_verifier_fault(FaultPoint point) {
+  return point == FaultPoint::wrong_reply || point == FaultPoint::wrong_data || point == FaultPoint::extra_cap ||
+         point == FaultPoint::slow;
+}
 std::optional<FaultPoint> parse_fault_point(std::string_view text);
 
 // The error an injected spawn or start fault makes the call reply with.
@@ -230,6 +244,8 @@ class Services final : public ProcessBehaviour {
   };
   std::map<Pid, Population> populating_;  // staged drivers deviced is populating
   StorageServices storage_;
+  // The public protocols (service_protocols.hpp), asked in order.
+  std::vector<std::unique_ptr<ProtocolHandler>> protocols_;
 };
 
 }  // namespace erix::sim
