@@ -191,6 +191,15 @@ class Services final : public ProcessBehaviour {
   StorageServices& storage() { return storage_; }
   const StorageServices& storage() const { return storage_; }
   const ServiceRecord* find(std::string_view service) const;
+  // The protocol handler of type T (service_protocols.hpp), or null: how one
+  // simulated service reaches another's model (loaderd reading through vfsd).
+  template <class T>
+  T* protocol() const {
+    for (const auto& handler : protocols_) {
+      if (auto* t = dynamic_cast<T*>(handler.get())) return t;
+    }
+    return nullptr;
+  }
   const ServiceRecord* record_of(Pid pid) const;
 
   // ProcessBehaviour
