@@ -26,6 +26,8 @@
 #include "rootd/boot_teardown.hpp"
 #include "rootd/boot_wait.hpp"
 #include "rootd/bytes.hpp"
+#include "rootd/console_protocol.hpp"
+#include "rootd/decoded.hpp"
 #include "rootd/drive.hpp"
 #include "rootd/endpoints.hpp"
 #include "rootd/envelope.hpp"
@@ -33,6 +35,7 @@
 #include "rootd/handoff_builder.hpp"
 #include "rootd/handoff_wire.hpp"
 #include "rootd/hooks.hpp"
+#include "rootd/input_protocol.hpp"
 #include "rootd/inventory.hpp"
 #include "rootd/names.hpp"
 #include "rootd/ordering.hpp"
@@ -49,6 +52,7 @@
 #include "rootd/storage.hpp"
 #include "rootd/storage_intent.hpp"
 #include "rootd/verify.hpp"
+#include "rootd/verify_console.hpp"
 
 asm(R"(
     .section .text.entry, "ax", @progbits
@@ -90,5 +94,7 @@ extern "C" [[noreturn]] void header_check_main(const char* p, std::size_t n) {
     storage.services = services;
     sink = sink + static_cast<std::uint32_t>(rootd::bcfg::decode(*c, storage).error().reason);
   }
+  rootd::abi::Message m{n, 0, {n, n, n, n, n, n}};
+  sink = sink + rootd::console::decode_chunk(m).refused + rootd::input::decode_event(m).refused;
   for (;;) asm volatile("pause");
 }
