@@ -639,6 +639,63 @@ TEST_CASE("the console verifiers pass against scripted services in constant expr
   CHECK(kInputPlain.done);
 }
 
+TEST_CASE("each verifier fault, scripted, through run_verifier: failure, step and service") {
+  const auto cfg = rootd::bcfg::parse(kConsoleConfig.view());
+  REQUIRE(cfg);
+  auto roles = std::make_unique<rootd::ServiceRoles>();
+  rootd::resolve_roles(*cfg, *roles);
+  const v::Context ctx{*cfg, *roles};
+  const std::uint16_t fbcond = index_of(*cfg, "fbcond");
+  const std::uint16_t inputd = index_of(*cfg, "inputd");
+  enum class Fault { wrong_reply, wrong_data, extra_cap, slow };
+  struct Row {
+    Fault fault;
+    Failure failure;
+    const char* fb_step;
+  };
+  for (const Row row : {Row{Fault::wrong_reply, Failure::WRONG_REPLY, "FB_CURSOR"},
+                        Row{Fault::wrong_data, Failure::WRONG_DATA, "FB_SCAN"},
+                        Row{Fault::extra_cap, Failure::EXTRA_CAP, "FB_CURSOR"},
+                        Row{Fault::slow, Failure::BUDGET, "FB_SCAN"}}) {
+    INFO("fault " << static_cast<int>(row.fault));
+    ScriptedFb fb = boot_log(100);
+    fb.wrong_label = row.fault == Fault::wrong_reply;
+    fb.corrupt = row.fault == Fault::wrong_data;
+    fb.busy_reads = row.fault == Fault::slow ? 1000 : 0;
+    v::FramebufferVerifier fbv;
+    const auto fb_run =
+        erix::test::run_verifier(fbv, ctx, [&](std::uint16_t s, const abi::Message& m) {
+          REQUIRE(s == fbcond);
+          abi::Message reply = fb.answer(m);
+          if (row.fault == Fault::extra_cap) reply.cap = 9;
+          return std::optional<abi::Message>(reply);
+        });
+    CHECK_FALSE(fb_run.done);
+    CHECK(fb_run.failure == row.failure);
+    CHECK(fb_run.step == row.fb_step);
+    CHECK(fb_run.service == fbcond);
+
+    ScriptedInput input;
+    input.add(key_event(0));
+    input.add(mouse_event(1));
+    v::InputVerifier inv;
+    const auto in_run =
+        erix::test::run_verifier(inv, ctx, [&](std::uint16_t s, const abi::Message& m) {
+          REQUIRE(s == inputd);
+          abi::Message reply = row.fault == Fault::slow ? in::encode_empty() : input.answer(m);
+          if (row.fault == Fault::wrong_reply) reply.label = 0xBF;
+          if (row.fault == Fault::wrong_data)
+            reply.words[1] ^= 3;  // the keyboard driver sends a mouse event
+          if (row.fault == Fault::extra_cap) reply.cap = 9;
+          return std::optional<abi::Message>(reply);
+        });
+    CHECK_FALSE(in_run.done);
+    CHECK(in_run.failure == row.failure);
+    CHECK(in_run.step == "IN_READ");
+    CHECK(in_run.service == inputd);
+  }
+}
+
 // ---- against the simulated services after a real boot -----------------------------------------
 
 std::string example(const std::string& name) {

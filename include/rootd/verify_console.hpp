@@ -39,6 +39,14 @@ inline constexpr std::string_view kFbMarker = "#rootd-fb-proof-5c1e";
 inline constexpr std::uint32_t kFbScanReads = console::kWindowMax / console::kChunkMax + 8;
 inline constexpr std::uint32_t kFbRetries = 3;
 
+// The WRITE of the marker, encoded once at compile time.
+inline constexpr abi::Message kFbMarkerWrite = [] {
+  console::Write w;
+  w.text.length = static_cast<std::uint8_t>(kFbMarker.size());
+  for (std::size_t i = 0; i < kFbMarker.size(); ++i) w.text.bytes[i] = kFbMarker[i];
+  return console::encode(w);
+}();
+
 class FramebufferVerifier {
  public:
   constexpr Step next(const Context& ctx, const Reply* reply) {
@@ -63,11 +71,8 @@ class FramebufferVerifier {
       if (!at.ok() && !(refused.ok() && refused.value().error == c::Refusal::BUSY))
         return bad(Failure::WRONG_REPLY);
       start_ = at.ok() ? at.value().cursor : 0;
-      c::Write w;
-      w.text.length = static_cast<std::uint8_t>(kFbMarker.size());
-      for (std::size_t i = 0; i < kFbMarker.size(); ++i) w.text.bytes[i] = kFbMarker[i];
       state_ = State::WRITE;
-      return call(fb_, "FB_WRITE", c::encode(w));
+      return call(fb_, "FB_WRITE", kFbMarkerWrite);
     }
     if (state_ == State::WRITE) {
       const auto written = c::decode_written(m);
