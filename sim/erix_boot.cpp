@@ -399,6 +399,8 @@ sim::Expected<std::uint64_t, std::string> serve(sim::PtraceRunner& runner, sim::
       model.park();
       parked = true;
       return std::uint64_t{0};
+    case abi::Syscall::EXIT:
+      return sim::unexpected(fmt::format("rootd made the service exit call (code {}) at rip {:#x}", a[0], stop.rip));
   }
   return sim::unexpected(fmt::format("unknown system call number {} at rip {:#x}", stop.number, stop.rip));
 }
