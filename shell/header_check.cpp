@@ -34,6 +34,7 @@
 #include "rootd/handoff_wire.hpp"
 #include "rootd/hooks.hpp"
 #include "rootd/inventory.hpp"
+#include "rootd/loader_protocol.hpp"
 #include "rootd/names.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/owner.hpp"
