@@ -37,6 +37,7 @@
 #include "rootd/hooks.hpp"
 #include "rootd/input_protocol.hpp"
 #include "rootd/inventory.hpp"
+#include "rootd/loader_protocol.hpp"
 #include "rootd/names.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/owner.hpp"

@@ -1,6 +1,7 @@
 #include "service_protocols.hpp"
 
 #include "console_services.hpp"
+#include "loader_service.hpp"
 
 namespace erix::sim {
 
@@ -11,6 +12,7 @@ std::vector<std::unique_ptr<ProtocolHandler>> make_protocol_handlers(KernelModel
   // One line per protocol: handlers.push_back(std::make_unique<...>(model, services));
   handlers.push_back(std::make_unique<FbcondService>(model));
   handlers.push_back(std::make_unique<InputdService>(model));
+  handlers.push_back(std::make_unique<LoaderService>(model, services));
   return handlers;
 }
 
