@@ -49,6 +49,8 @@
 #include "rootd/storage.hpp"
 #include "rootd/storage_intent.hpp"
 #include "rootd/verify.hpp"
+#include "rootd/verify_storage.hpp"
+#include "rootd/vfs_protocol.hpp"
 
 asm(R"(
     .section .text.entry, "ax", @progbits
