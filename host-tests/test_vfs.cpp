@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -646,6 +647,43 @@ TEST_CASE("vfsd routes each path to the mount with the longest prefix at a compo
   CHECK(d.status(close) == FS::BAD_HANDLE);
 }
 
+TEST_CASE("vfsd answers a refused request with its typed status under the request's label, and changes nothing") {
+  DirectVfs d;
+  sim::ServiceRecord rec;
+  rec.spec.name = "vfsd";
+  rec.spec.role = "vfsd";
+  auto call = [&](const abi::Message& m, const std::optional<sim::Cap>& carried = std::nullopt) {
+    return d.vfs->on_call(sim::kNoPid, rec, m, carried);
+  };
+  // 41 bytes of names: NAME_TOO_LONG; a byte past the name: MALFORMED.
+  const auto too_long = call(raw(Op::RENAME, {(21ULL << 16) | (20ULL << 24), text_word("aaaaaaaa")}));
+  REQUIRE(too_long);
+  CHECK(too_long->message.label == static_cast<std::uint64_t>(Op::RENAME));
+  CHECK(too_long->message.words[0] == static_cast<std::uint64_t>(FS::NAME_TOO_LONG));
+  const auto malformed = call(raw(Op::MKDIR, {2ULL << 16, text_word("/ab")}));
+  REQUIRE(malformed);
+  CHECK(malformed->message.label == static_cast<std::uint64_t>(Op::MKDIR));
+  CHECK(malformed->message.words[0] == static_cast<std::uint64_t>(FS::MALFORMED));
+  const auto unused = call(raw(static_cast<Op>(0x9F), {}));
+  REQUIRE(unused);
+  CHECK(unused->message.words[0] == static_cast<std::uint64_t>(FS::MALFORMED));
+  // A request carrying a cap is refused whole.
+  const auto with_cap = call(vfs::encode(named(Op::MKDIR, 0, "/capdir")), sim::Cap{});
+  REQUIRE(with_cap);
+  CHECK(with_cap->message.words[0] == static_cast<std::uint64_t>(FS::MALFORMED));
+  for (int i = 0; i < 6; ++i) CHECK(with_cap->message.words[i] == (i == 0 ? 8U : 0U));
+  CHECK(d.status(named(Op::STAT, 0, "/capdir")) == FS::NOT_FOUND);
+  CHECK(d.status(named(Op::STAT, 0, "/ab")) == FS::NOT_FOUND);
+  auto& root = d.vfs->filesystem("rootfs");
+  CHECK_FALSE(root.readdir(root.root(), 0)->has_value());
+  // Labels outside 0x80..0x9F belong to no part of this protocol: left to others.
+  CHECK_FALSE(call(raw(static_cast<Op>(0x7F), {})));
+  CHECK_FALSE(call(raw(static_cast<Op>(0xA0), {})));
+  // Another service's calls are not vfsd's.
+  rec.spec.role = "ramfsd";
+  CHECK_FALSE(call(vfs::encode(named(Op::STAT, 0, "/"))));
+}
+
 TEST_CASE("a read-only mount refuses every change with READ_ONLY and changes nothing") {
   DirectVfs d;
   REQUIRE(d.vfs->seed("/data/ro/file", {'h', 'i'}, 0644));
@@ -897,12 +935,18 @@ struct World {
   // The last reply's carried cap, when one came.
   std::optional<sim::Cap> carried;
 
+  // How a test stands between the verifier and vfsd: given the request and
+  // a way to have the simulated vfsd serve a message, the reply (nullopt:
+  // the kernel refused the call).
+  using Serve = std::function<std::optional<abi::Message>(const abi::Message&)>;
+  using Script = std::function<std::optional<abi::Message>(const abi::Message& request, const Serve& serve)>;
+
   template <class V>
-  erix::test::VerifierRun run() {
+  erix::test::VerifierRun run(const Script& script = {}) {
     V v;
     auto* vfs = services->protocol<sim::VfsService>();
     REQUIRE(vfs != nullptr);
-    return erix::test::run_verifier(v, context(), [&](std::uint16_t service, const abi::Message& m) {
+    auto answer = [&](std::uint16_t service, const abi::Message& m) {
       std::optional<abi::Message> out;
       const sim::ServiceRecord* r = nullptr;
       for (const auto& rec : services->records()) {
@@ -917,6 +961,10 @@ struct World {
         out->cap = 7;  // it landed in rootd's receive slot
       }
       return out;
+    };
+    return erix::test::run_verifier(v, context(), [&](std::uint16_t service, const abi::Message& m) {
+      if (!script) return answer(service, m);
+      return script(m, [&](const abi::Message& sent) { return answer(service, sent); });
     });
   }
 };
@@ -1000,6 +1048,158 @@ TEST_CASE("every verifier fault point of vfsd, and a filesystem's wrong data, fa
       CHECK(w.carried->rights == abi::RIGHT_SEND);
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+bool is_op(const abi::Message& m, Op op) { return m.label == static_cast<std::uint64_t>(op); }
+vfs::Request request_of(const abi::Message& m) {
+  const auto r = vfs::decode_request(m);
+  REQUIRE(r);
+  return *r;
+}
+
+TEST_CASE("scripted misbehaviour: each kind fails the step it happens at, naming vfsd") {
+  World w("phase4-loader-contract.toml");
+  const std::uint16_t vfsd = w.index_of("vfsd");
+  struct Case {
+    const char* what;
+    bool volatile_vfs;
+    World::Script script;
+    verify::Failure failure;
+    const char* step;
+  };
+  const std::vector<Case> cases = {
+      {"a WRITE reply under another label", false,
+       [](const abi::Message& m, const World::Serve& serve) {
+         auto r = serve(m);
+         if (r && is_op(m, Op::WRITE)) r->label = static_cast<std::uint64_t>(Op::READ);
+         return r;
+       },
+       verify::Failure::WRONG_REPLY, "WRITE"},
+      {"a READ reply with one byte changed", false,
+       [](const abi::Message& m, const World::Serve& serve) {
+         auto r = serve(m);
+         if (r && is_op(m, Op::READ)) r->words[5] ^= 1ULL << 60;
+         return r;
+       },
+       verify::Failure::WRONG_DATA, "READ"},
+      {"a READDIR reply carrying a cap", false,
+       [](const abi::Message& m, const World::Serve& serve) {
+         auto r = serve(m);
+         if (r && is_op(m, Op::READDIR)) r->cap = 9;
+         return r;
+       },
+       verify::Failure::EXTRA_CAP, "READDIR"},
+      {"BUSY for ever from RMDIR on", false,
+       [](const abi::Message& m, const World::Serve& serve) -> std::optional<abi::Message> {
+         if (is_op(m, Op::RMDIR)) return raw(Op::RMDIR, {static_cast<std::uint64_t>(FS::BUSY)});
+         return serve(m);
+       },
+       verify::Failure::BUDGET, "RMDIR"},
+      {"the kernel refuses the CLOSE", false,
+       [](const abi::Message& m, const World::Serve& serve) -> std::optional<abi::Message> {
+         if (is_op(m, Op::CLOSE)) return std::nullopt;
+         return serve(m);
+       },
+       verify::Failure::CALL_FAILED, "CLOSE_FILE"},
+      {"an RMDIR that says OK and removes nothing", false,
+       [](const abi::Message& m, const World::Serve& serve) -> std::optional<abi::Message> {
+         if (is_op(m, Op::RMDIR)) return raw(Op::RMDIR, {0});
+         return serve(m);
+       },
+       verify::Failure::WRONG_REPLY, "GONE"},
+      {"a directory listing with a stranger at its end", false,
+       [](const abi::Message& m, const World::Serve& serve) -> std::optional<abi::Message> {
+         if (is_op(m, Op::READDIR) && m.words[1] == 1) return raw(Op::READDIR, {0, 1 | (1 << 8), 'z'});
+         return serve(m);
+       },
+       verify::Failure::WRONG_DATA, "READDIR_END"},
+      {"a rename that leaves the old name", true,
+       [](const abi::Message& m, const World::Serve& serve) -> std::optional<abi::Message> {
+         if (is_op(m, Op::STAT) && request_of(m).name_a() == "a") return raw(Op::STAT, {0, 1 | (0644 << 8), 32});
+         return serve(m);
+       },
+       verify::Failure::WRONG_REPLY, "OLD_GONE"},
+      {"growth that is not zero-filled", true,
+       [](const abi::Message& m, const World::Serve& serve) {
+         auto r = serve(m);
+         if (r && is_op(m, Op::READ) && m.words[1] == 0 && r->words[3] == 0) r->words[3] = 0x2A;
+         return r;
+       },
+       verify::Failure::WRONG_DATA, "READ_GROWN"},
+      {"a symlink whose target reads back wrong", true,
+       [](const abi::Message& m, const World::Serve& serve) {
+         auto r = serve(m);
+         if (r && is_op(m, Op::READLINK)) r->words[2] = 'a';
+         return r;
+       },
+       verify::Failure::WRONG_DATA, "READLINK"},
+      {"a hard link that is made", true,
+       [](const abi::Message& m, const World::Serve& serve) -> std::optional<abi::Message> {
+         if (is_op(m, Op::LINK)) return raw(Op::LINK, {0});
+         return serve(m);
+       },
+       verify::Failure::WRONG_REPLY, "HARD_LINK"},
+      {"metadata whose owner is dropped", true,
+       [](const abi::Message& m, const World::Serve& serve) {
+         if (!is_op(m, Op::SET_META)) return serve(m);
+         vfs::Request r = request_of(m);
+         r.mask &= static_cast<std::uint8_t>(~vfs::kSetOwner);
+         r.uid = r.gid = 0;
+         return serve(vfs::encode(r));
+       },
+       verify::Failure::WRONG_DATA, "META_STAT"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    World fresh("phase4-loader-contract.toml");
+    const auto run = c.volatile_vfs ? fresh.run<verify::VolatileVfsVerifier>(c.script)
+                                    : fresh.run<verify::StorageMountVerifier>(c.script);
+    REQUIRE_FALSE(run.done);
+    CHECK(run.failure == c.failure);
+    CHECK(run.step == c.step);
+    CHECK(run.service == vfsd);
+  }
+}
+
+TEST_CASE("a vfsd that ignores read_only fails RO_CREATE; BUSY within the budget is retried and passes") {
+  World w("runtime.toml");
+  // The ESP is read-only: a vfsd that lets the create through is caught.
+  const auto lax = w.run<verify::StorageMountVerifier>([](const abi::Message& m, const World::Serve& serve) {
+    auto r = serve(m);
+    if (r && is_op(m, Op::OPEN) && r->words[0] == static_cast<std::uint64_t>(FS::READ_ONLY)) {
+      *r = raw(Op::OPEN, {0, 9, 1, 0});
+    }
+    return r;
+  });
+  REQUIRE_FALSE(lax.done);
+  CHECK(lax.failure == verify::Failure::WRONG_REPLY);
+  CHECK(lax.step == "RO_CREATE");
+  // Every call answered BUSY kBusyRetries times first: still a pass, with
+  // (kBusyRetries + 1) calls per step.
+  std::map<std::string, std::uint32_t> busy;
+  std::uint32_t served = 0;
+  const auto patient = w.run<verify::StorageMountVerifier>(
+      [&](const abi::Message& m, const World::Serve& serve) -> std::optional<abi::Message> {
+        const std::string key(reinterpret_cast<const char*>(&m), sizeof m);
+        if (busy[key] < verify::kBusyRetries) {
+          ++busy[key];
+          abi::Message b{};
+          b.label = m.label;
+          b.words[0] = static_cast<std::uint64_t>(FS::BUSY);
+          return b;
+        }
+        busy[key] = 0;
+        ++served;
+        return serve(m);
+      });
+  INFO(patient.step);
+  REQUIRE(patient.done);
+  CHECK(served == 14 + 4);
+  CHECK(patient.calls == served * (verify::kBusyRetries + 1));
 }
 
 }  // namespace

@@ -340,7 +340,8 @@ VfsService::Routed VfsService::serve_routed(const abi::Message& message) {
 
 std::optional<CallReply> VfsService::on_call(Pid receiver, const ServiceRecord& rec, const abi::Message& message,
                                              const std::optional<Cap>& carried) {
-  if (rec.spec.role != "vfsd") return std::nullopt;
+  // Labels outside the protocol's range are another protocol's (or none).
+  if (rec.spec.role != "vfsd" || message.label < kLabelFirst || message.label > kLabelLast) return std::nullopt;
   if (carried) return CallReply{status_reply(message.label, FsStatus::MALFORMED), std::nullopt};
   // The filesystem a call would reach, found before serving it so that a
   // slow filesystem changes nothing.

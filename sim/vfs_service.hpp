@@ -54,6 +54,10 @@ namespace erix::sim {
 class VfsService final : public ProtocolHandler {
  public:
   static constexpr std::uint16_t kMaxHandles = 256;
+  // The label range vfsd's protocol owns; calls with other labels are left
+  // to the next handler (and are UNKNOWN_OPERATION if none takes them).
+  static constexpr std::uint64_t kLabelFirst = 0x80;
+  static constexpr std::uint64_t kLabelLast = 0x9F;
 
   struct MountPoint {
     std::string path;     // absolute, normal
