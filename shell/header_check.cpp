@@ -54,6 +54,8 @@
 #include "rootd/storage_intent.hpp"
 #include "rootd/verify.hpp"
 #include "rootd/verify_console.hpp"
+#include "rootd/verify_storage.hpp"
+#include "rootd/vfs_protocol.hpp"
 
 asm(R"(
     .section .text.entry, "ax", @progbits

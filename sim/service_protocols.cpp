@@ -2,6 +2,7 @@
 
 #include "console_services.hpp"
 #include "loader_service.hpp"
+#include "vfs_service.hpp"
 
 namespace erix::sim {
 
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<ProtocolHandler>> make_protocol_handlers(KernelModel
   handlers.push_back(std::make_unique<FbcondService>(model));
   handlers.push_back(std::make_unique<InputdService>(model));
   handlers.push_back(std::make_unique<LoaderService>(model, services));
+  handlers.push_back(std::make_unique<VfsService>(model, services));
   return handlers;
 }
 
