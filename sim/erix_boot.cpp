@@ -36,6 +36,7 @@
 #include "rootd/abi.hpp"
 #include "rootd/status.hpp"
 #include "services.hpp"
+#include "vfs_sources.hpp"
 #include "system_image.hpp"
 
 #ifndef ERIX_VERSION
@@ -530,7 +531,14 @@ int run(const Options& o) {
     auto fixtures = sim::load_loader_fixtures(layout->fixtures);
     const bool has_loaderd = std::any_of(config->services.begin(), config->services.end(),
                                          [](const sim::ServiceSpec& s) { return s.role == "loaderd"; });
-    if (fixtures) {
+    auto* vfs = services.protocol<sim::VfsService>();
+    if (fixtures && vfs != nullptr) {
+      // In vfsd's namespace, seeded once vfsd knows its mounts.
+      for (const sim::LoaderFixture& f : *fixtures) {
+        (void)vfs->seed(f.path, f.bytes, static_cast<std::uint16_t>(f.mode), f.unstable);
+      }
+      loader->set_sources(std::make_shared<sim::VfsSources>(*vfs));
+    } else if (fixtures) {
       auto sources = std::make_shared<sim::MemorySources>();
       sim::seed_fixtures(*sources, *fixtures);
       loader->set_sources(std::move(sources));
