@@ -372,36 +372,125 @@ struct ReasonInfo {
   Status status;
 };
 
-inline constexpr ReasonInfo kReasonTable[] = {
-#define ROOTD_X_ROW(name, num, st) {Reason::name, #name, Status::st},
-    ROOTD_REASONS(ROOTD_X_ROW)
+// The table as it sits in an image: every name in one character array
+// (NUL-separated, in table order) and one 6-byte row per reason pointing
+// into it. A row of {Reason, string_view, Status} would take 32 bytes, and
+// rootd's images carry the whole table, so this layout keeps them inside
+// their size budget. Iterating kReasonTable yields ReasonInfo values.
 #if !defined(ROOTD_NO_FAULT_HOOKS)
-    ROOTD_REASONS_HOOKS(ROOTD_X_ROW)
+#define ROOTD_X_TABLE_HOOKS(X) ROOTD_REASONS_HOOKS(X)
+#else
+#define ROOTD_X_TABLE_HOOKS(X)
 #endif
 #if !defined(ROOTD_IMAGE)
-    ROOTD_REASONS_STORAGE_INTENT(ROOTD_X_ROW)
+#define ROOTD_X_TABLE_INTENT(X) ROOTD_REASONS_STORAGE_INTENT(X)
+#else
+#define ROOTD_X_TABLE_INTENT(X)
 #endif
-#undef ROOTD_X_ROW
+#define ROOTD_X_TABLE(X) ROOTD_REASONS(X) ROOTD_X_TABLE_HOOKS(X) ROOTD_X_TABLE_INTENT(X)
+
+namespace detail {
+
+struct ReasonRow {
+  std::uint16_t reason;
+  std::uint16_t offset;  // of the name in kReasonNames
+  std::uint8_t length;
+  Status status;
 };
 
-inline constexpr std::size_t kReasonCount = sizeof(kReasonTable) / sizeof(kReasonTable[0]);
+#define ROOTD_X_NAME(name, num, st) #name "\0"
+inline constexpr char kReasonNames[] = ROOTD_X_TABLE(ROOTD_X_NAME);
+#undef ROOTD_X_NAME
 
-constexpr const ReasonInfo* reason_info(Reason r) {
-  for (const auto& row : kReasonTable) {
-    if (row.reason == r) return &row;
+#define ROOTD_X_COUNT(name, num, st) +1
+inline constexpr std::size_t kReasonRowCount = 0 ROOTD_X_TABLE(ROOTD_X_COUNT);
+#undef ROOTD_X_COUNT
+
+struct ReasonRows {
+  ReasonRow rows[kReasonRowCount];
+};
+
+// Each row's offset and length come from walking kReasonNames, whose
+// names are in the same order as the rows.
+constexpr ReasonRows make_reason_rows() {
+  ReasonRows out{{
+#define ROOTD_X_ROW(name, num, st) {num, 0, 0, Status::st},
+      ROOTD_X_TABLE(ROOTD_X_ROW)
+#undef ROOTD_X_ROW
+  }};
+  std::size_t offset = 0;
+  for (ReasonRow& row : out.rows) {
+    std::size_t length = 0;
+    while (kReasonNames[offset + length] != '\0') ++length;
+    row.offset = static_cast<std::uint16_t>(offset);
+    row.length = static_cast<std::uint8_t>(length);
+    offset += length + 1;
   }
-  return nullptr;
+  return out;
 }
 
-constexpr std::string_view reason_name(Reason r) {
-  const ReasonInfo* info = reason_info(r);
-  return info != nullptr ? info->name : std::string_view{"NONE"};
+inline constexpr ReasonRows kReasonRows = make_reason_rows();
+
+// Offsets and lengths fit their fields, and the walk used every name.
+constexpr bool reason_rows_fit() {
+  static_assert(sizeof(kReasonNames) <= 0xFFFF, "reason names must fit 16-bit offsets");
+  std::size_t offset = 0;
+  for (const ReasonRow& row : kReasonRows.rows) {
+    if (row.offset != offset || row.length == 0) return false;
+    offset += std::size_t{row.length} + 1;
+  }
+  return offset + 1 == sizeof(kReasonNames);
+}
+static_assert(reason_rows_fit(), "every reason name has its row, in order");
+
+constexpr ReasonInfo reason_info_of(const ReasonRow& row) {
+  return ReasonInfo{static_cast<Reason>(row.reason), std::string_view(kReasonNames + row.offset, row.length),
+                    row.status};
 }
 
-constexpr Status reason_status(Reason r) {
-  const ReasonInfo* info = reason_info(r);
-  return info != nullptr ? info->status : Status::READY;
+}  // namespace detail
+
+#undef ROOTD_X_TABLE
+#undef ROOTD_X_TABLE_HOOKS
+#undef ROOTD_X_TABLE_INTENT
+
+// Every reason this build knows, as a range of ReasonInfo.
+class ReasonTable {
+ public:
+  class Iterator {
+   public:
+    constexpr explicit Iterator(std::size_t i) : i_(i) {}
+    constexpr ReasonInfo operator*() const { return detail::reason_info_of(detail::kReasonRows.rows[i_]); }
+    constexpr Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    constexpr bool operator==(const Iterator&) const = default;
+
+   private:
+    std::size_t i_;
+  };
+  constexpr Iterator begin() const { return Iterator(0); }
+  constexpr Iterator end() const { return Iterator(detail::kReasonRowCount); }
+  constexpr std::size_t size() const { return detail::kReasonRowCount; }
+  constexpr ReasonInfo operator[](std::size_t i) const { return detail::reason_info_of(detail::kReasonRows.rows[i]); }
+};
+
+inline constexpr ReasonTable kReasonTable{};
+
+inline constexpr std::size_t kReasonCount = detail::kReasonRowCount;
+
+// The row of `r`, or a row with reason NONE when this build has none.
+constexpr ReasonInfo reason_info(Reason r) {
+  for (const detail::ReasonRow& row : detail::kReasonRows.rows) {
+    if (row.reason == static_cast<std::uint16_t>(r)) return detail::reason_info_of(row);
+  }
+  return ReasonInfo{Reason::NONE, "NONE", Status::READY};
 }
+
+constexpr std::string_view reason_name(Reason r) { return reason_info(r).name; }
+
+constexpr Status reason_status(Reason r) { return reason_info(r).status; }
 
 namespace detail {
 constexpr bool reason_table_is_sound() {
