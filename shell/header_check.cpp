@@ -24,6 +24,7 @@
 #include "rootd/boot_shed.hpp"
 #include "rootd/boot_storage.hpp"
 #include "rootd/boot_teardown.hpp"
+#include "rootd/boot_verify.hpp"
 #include "rootd/boot_wait.hpp"
 #include "rootd/bytes.hpp"
 #include "rootd/drive.hpp"
@@ -48,6 +49,7 @@
 #include "rootd/status.hpp"
 #include "rootd/storage.hpp"
 #include "rootd/storage_intent.hpp"
+#include "rootd/verifiers.hpp"
 #include "rootd/verify.hpp"
 
 asm(R"(

@@ -29,21 +29,24 @@ namespace rootd::boot {
 // ---------------------------------------------------------------------------
 // Build variants. A variant is a type, so code behind `if constexpr` on a
 // disabled feature is never instantiated: a runtime ELF carries neither the
-// fault hooks nor their strings.
+// fault hooks nor their strings, nor any verifier (boot_verify.hpp).
 struct RuntimeVariant {
   static constexpr bool stage_lines = false;
   static constexpr bool service_lines = true;
   static constexpr bool fault_hooks = false;
+  static constexpr bool verifiers = false;
 };
 struct ReleaseVariant {
   static constexpr bool stage_lines = false;
   static constexpr bool service_lines = false;
   static constexpr bool fault_hooks = false;
+  static constexpr bool verifiers = false;
 };
 struct IntegrationVariant {
   static constexpr bool stage_lines = true;
   static constexpr bool service_lines = true;
   static constexpr bool fault_hooks = true;
+  static constexpr bool verifiers = true;
 };
 
 // ---------------------------------------------------------------------------
@@ -348,6 +351,9 @@ struct Core {
   Status status = Status::INTERNAL_ERROR;
   Error failure{};
   std::uint16_t failed_service = bcfg::kNoIndex;
+  // A VERIFY_* failure's verifier and step, for its DETAIL line.
+  std::string_view failed_verifier{};
+  std::string_view failed_step{};
   std::uint32_t kernel_calls = 0;
 };
 

@@ -15,6 +15,7 @@
 //   400..449  endpoint inventory and module discovery
 //   450..549  boot engine: launches, handshakes, teardown
 //   560..579  integration hook text (hooks.hpp; ROOTD_REASONS_HOOKS)
+//   580..589  integration verifiers (boot_verify.hpp; ROOTD_REASONS_VERIFY)
 #pragma once
 
 #include "rootd/requires_cxx20.hpp"
@@ -51,12 +52,14 @@ constexpr int status_exit_code(Status s) {
 }
 
 // Marker prefixes. The full lines are "ERIX_ROOTD:<STATUS>",
-// "ERIX_ROOTD:DETAIL:<REASON>[:<service>]", "ERIX_ROOTD:READY:<SERVICE>" and
-// "ROOTD_STAGE:<STAGE>".
+// "ERIX_ROOTD:DETAIL:<REASON>[:<service>]", "ERIX_ROOTD:READY:<SERVICE>",
+// "ROOTD_STAGE:<STAGE>" and, in images with verifiers,
+// "ERIX_ROOTD:PROOF:<NAME>".
 inline constexpr std::string_view kMarkerPrefix = "ERIX_ROOTD:";
 inline constexpr std::string_view kDetailPrefix = "ERIX_ROOTD:DETAIL:";
 inline constexpr std::string_view kServiceReadyPrefix = "ERIX_ROOTD:READY:";
 inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
+inline constexpr std::string_view kProofPrefix = "ERIX_ROOTD:PROOF:";
 
 // X(NAME, NUMBER, STATUS)
 #define ROOTD_REASONS(X)                                                     \
@@ -359,10 +362,23 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(HOOK_SERVICE_NAME_INVALID, 564, CONTRACT_INVALID)              \
   X(HOOK_SERVICE_UNKNOWN, 565, CONTRACT_INVALID)
 
+// A verifier's failure in the VERIFY phase (boot_verify.hpp), one per
+// verify::Failure in its order. Left out of the table in images built with
+// ROOTD_NO_VERIFIERS (runtime and release), which run no verifier; the
+// numbers stay reserved everywhere.
+#define ROOTD_REASONS_VERIFY(X)                                    \
+  X(VERIFY_CALL_FAILED, 580, SERVICE_BOOTSTRAP_FAILED)             \
+  X(VERIFY_WRONG_REPLY, 581, SERVICE_BOOTSTRAP_FAILED)             \
+  X(VERIFY_WRONG_DATA, 582, SERVICE_BOOTSTRAP_FAILED)              \
+  X(VERIFY_EXTRA_CAP, 583, SERVICE_BOOTSTRAP_FAILED)               \
+  X(VERIFY_BUDGET, 584, SERVICE_BOOTSTRAP_FAILED)                  \
+  X(VERIFY_MISSING, 585, SERVICE_BOOTSTRAP_FAILED)
+
 enum class Reason : std::uint16_t {
   NONE = 0,
 #define ROOTD_X_ENUM(name, num, st) name = num,
   ROOTD_REASONS(ROOTD_X_ENUM) ROOTD_REASONS_HOOKS(ROOTD_X_ENUM) ROOTD_REASONS_STORAGE_INTENT(ROOTD_X_ENUM)
+      ROOTD_REASONS_VERIFY(ROOTD_X_ENUM)
 #undef ROOTD_X_ENUM
 };
 
@@ -387,7 +403,13 @@ struct ReasonInfo {
 #else
 #define ROOTD_X_TABLE_INTENT(X)
 #endif
-#define ROOTD_X_TABLE(X) ROOTD_REASONS(X) ROOTD_X_TABLE_HOOKS(X) ROOTD_X_TABLE_INTENT(X)
+#if !defined(ROOTD_NO_VERIFIERS)
+#define ROOTD_X_TABLE_VERIFY(X) ROOTD_REASONS_VERIFY(X)
+#else
+#define ROOTD_X_TABLE_VERIFY(X)
+#endif
+#define ROOTD_X_TABLE(X) \
+  ROOTD_REASONS(X) ROOTD_X_TABLE_HOOKS(X) ROOTD_X_TABLE_INTENT(X) ROOTD_X_TABLE_VERIFY(X)
 
 namespace detail {
 
@@ -453,6 +475,7 @@ constexpr ReasonInfo reason_info_of(const ReasonRow& row) {
 #undef ROOTD_X_TABLE
 #undef ROOTD_X_TABLE_HOOKS
 #undef ROOTD_X_TABLE_INTENT
+#undef ROOTD_X_TABLE_VERIFY
 
 // Every reason this build knows, as a range of ReasonInfo.
 class ReasonTable {
