@@ -155,7 +155,7 @@ class Engine {
   ProbeUnit<Variant, N> probe_{};
   WaitUnit<Variant, N> wait_{};
   ReapUnit<Variant, N> reap_{};
-  VerifyUnit<Variant, N, VerifierSuite> verify_{};
+  [[no_unique_address]] VerifyUnit<Variant, N, VerifierSuite> verify_{};  // empty without verifiers
   ShedUnit<Variant, N> shed_{};
   TeardownUnit<Variant, N> teardown_{};
   ReportUnit<Variant, N> report_{};

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "rootd/abi.hpp"
 #include "rootd/action.hpp"
@@ -351,9 +352,14 @@ struct Core {
   Status status = Status::INTERNAL_ERROR;
   Error failure{};
   std::uint16_t failed_service = bcfg::kNoIndex;
-  // A VERIFY_* failure's verifier and step, for its DETAIL line.
-  std::string_view failed_verifier{};
-  std::string_view failed_step{};
+  // A VERIFY_* failure's verifier and step, for its DETAIL line; kept only
+  // in variants with verifiers.
+  struct VerifyDetail {
+    std::string_view verifier{};
+    std::string_view step{};
+  };
+  struct NoVerifyDetail {};
+  [[no_unique_address]] std::conditional_t<Variant::verifiers, VerifyDetail, NoVerifyDetail> verify_detail{};
   std::uint32_t kernel_calls = 0;
 };
 

@@ -57,10 +57,10 @@ class ReportUnit {
     }
     c.emit_report(kDetailPrefix, reason_name(c.failure.reason));
     if constexpr (Variant::verifiers) {
-      if (!c.failed_step.empty() && c.failure.reason >= Reason::VERIFY_CALL_FAILED &&
+      if (!c.verify_detail.step.empty() && c.failure.reason >= Reason::VERIFY_CALL_FAILED &&
           c.failure.reason <= Reason::VERIFY_MISSING) {
-        append(c, c.failed_verifier);
-        append(c, c.failed_step);
+        append(c, c.verify_detail.verifier);
+        append(c, c.verify_detail.step);
         append(c, service);
         return;
       }

@@ -64,10 +64,10 @@ class VerifyUnit {
  public:
   constexpr void begin(const Core<Variant, N>& c) {
     if constexpr (Variant::verifiers) {
-      set_ = verify::VerifierSet{verify::select_verifiers(c.cfg).bits & Suite::kBuilt.bits};
-      id_ = 0;
-      running_ = false;
-      await_ = Await::NONE;
+      s_.set = verify::VerifierSet{verify::select_verifiers(c.cfg).bits & Suite::kBuilt.bits};
+      s_.id = 0;
+      s_.running = false;
+      s_.await = Await::NONE;
     } else {
       (void)c;
     }
@@ -87,54 +87,54 @@ class VerifyUnit {
 
   constexpr PhaseEvent verify(Core<Variant, N>& c) {
     const verify::Reply* given = nullptr;
-    switch (await_) {
+    switch (s_.await) {
       case Await::NONE:
       case Await::REPORT: break;
       case Await::CALL:
-        if (!c.kernel_ok()) return failed(c, verify::Failure::CALL_FAILED, step_, service_);
+        if (!c.kernel_ok()) return failed(c, verify::Failure::CALL_FAILED, s_.step, s_.service);
         if (c.last.message.cap != abi::kNoSlot) {
-          tries_ = 0;
+          s_.tries = 0;
           return delete_scratch(c);
         }
-        reply_.message = c.last.message;
-        given = &reply_;
+        s_.reply.message = c.last.message;
+        given = &s_.reply;
         break;
       case Await::DELETE:
-        if (!c.kernel_ok() && ++tries_ < kTeardownTries) return delete_scratch(c);
-        failed(c, verify::Failure::EXTRA_CAP, step_, service_);
+        if (!c.kernel_ok() && ++s_.tries < kTeardownTries) return delete_scratch(c);
+        failed(c, verify::Failure::EXTRA_CAP, s_.step, s_.service);
         if (!c.kernel_ok()) c.fail_teardown(Reason::TEARDOWN_SHED_FAILED);
         return PhaseEvent::FAILED;
     }
-    await_ = Await::NONE;
+    s_.await = Await::NONE;
     const verify::Context ctx{c.cfg, c.plan().roles};
     for (;;) {
-      if (!running_) {
-        while (id_ < verify::kVerifierCount && !set_.has(current())) ++id_;
-        if (id_ >= verify::kVerifierCount) return PhaseEvent::VERIFIED;
-        suite_.begin(current());
-        calls_ = 0;
-        running_ = true;
+      if (!s_.running) {
+        while (s_.id < verify::kVerifierCount && !s_.set.has(current())) ++s_.id;
+        if (s_.id >= verify::kVerifierCount) return PhaseEvent::VERIFIED;
+        s_.suite.begin(current());
+        s_.calls = 0;
+        s_.running = true;
       }
-      const verify::Step s = suite_.next(current(), ctx, given);
+      const verify::Step s = s_.suite.next(current(), ctx, given);
       given = nullptr;
       switch (s.kind) {
         case verify::StepKind::CALL:
-          if (++calls_ > verify::kMaxCallsPerVerifier) return failed(c, verify::Failure::BUDGET, s.name, s.service);
+          if (++s_.calls > verify::kMaxCallsPerVerifier) return failed(c, verify::Failure::BUDGET, s.name, s.service);
           if (s.service >= c.n() || !c.state(s.service).has_endpoint) {
             return failed(c, verify::Failure::MISSING, s.name, s.service);
           }
-          step_ = s.name;
-          service_ = s.service;
-          await_ = Await::CALL;
+          s_.step = s.name;
+          s_.service = s.service;
+          s_.await = Await::CALL;
           c.emit_call(c.service_plan(s.service).endpoint_slot, s.message, scratch_slot(c));
           return PhaseEvent::EMITTED;
         case verify::StepKind::PROOF:
-          await_ = Await::REPORT;
+          s_.await = Await::REPORT;
           c.emit_report(kProofPrefix, s.name);
           return PhaseEvent::EMITTED;
         case verify::StepKind::DONE:
-          running_ = false;
-          ++id_;
+          s_.running = false;
+          ++s_.id;
           continue;
         case verify::StepKind::FAIL: return failed(c, s.failure, s.name, s.service);
       }
@@ -142,10 +142,10 @@ class VerifyUnit {
     }
   }
 
-  constexpr verify::VerifierId current() const { return static_cast<verify::VerifierId>(id_); }
+  constexpr verify::VerifierId current() const { return static_cast<verify::VerifierId>(s_.id); }
 
   constexpr PhaseEvent delete_scratch(Core<Variant, N>& c) {
-    await_ = Await::DELETE;
+    s_.await = Await::DELETE;
     c.emit_delete(scratch_slot(c));
     return PhaseEvent::EMITTED;
   }
@@ -154,25 +154,29 @@ class VerifyUnit {
     const Reason r = verify_reason(f);
     c.fail(r, service < c.n() ? service : bcfg::kNoIndex);
     if (c.failure.reason == r) {
-      c.failed_verifier = verify::verifier_name(current());
-      c.failed_step = step;
+      c.verify_detail.verifier = verify::verifier_name(current());
+      c.verify_detail.step = step;
     }
     return PhaseEvent::FAILED;
   }
 
-  struct NoSuite {};
-  using SuiteMember = std::conditional_t<Variant::verifiers, Suite, NoSuite>;
+  // Everything the unit keeps; in a variant without verifiers, nothing, so
+  // the engine there is no larger than without a VERIFY phase.
+  struct State {
+    Suite suite{};
+    verify::VerifierSet set{};   // the verifiers this boot runs
+    std::uint8_t id = 0;         // the verifier running, or the next to try
+    bool running = false;        // suite has begun id
+    Await await = Await::NONE;   // what the emitted action was
+    std::uint8_t tries = 0;      // failed deletes of the scratch slot
+    std::uint32_t calls = 0;     // CALLs of the running verifier
+    std::uint16_t service = bcfg::kNoIndex;  // the service called
+    std::string_view step{};     // the step that made the call
+    verify::Reply reply{};
+  };
+  struct NoState {};
 
-  [[no_unique_address]] SuiteMember suite_{};
-  verify::VerifierSet set_{};   // the verifiers this boot runs
-  std::uint8_t id_ = 0;         // the verifier running, or the next to try
-  bool running_ = false;        // suite_ has begun id_
-  Await await_ = Await::NONE;   // what the emitted action was
-  std::uint8_t tries_ = 0;      // failed deletes of the scratch slot
-  std::uint32_t calls_ = 0;     // CALLs of the running verifier
-  std::uint16_t service_ = bcfg::kNoIndex;  // the service called
-  std::string_view step_{};     // the step that made the call
-  verify::Reply reply_{};
+  [[no_unique_address]] std::conditional_t<Variant::verifiers, State, NoState> s_{};
 };
 
 }  // namespace rootd::boot
