@@ -835,9 +835,13 @@ static void inventory_rules() {
       CHECK(rootd::owner_of(config, errors[0]) == config.find_service("memd"));
     }
   }
-  // Exactly three slots per service is enough.
-  const auto exact = fixtures::make_handoff(fixtures::kRuntimeModules, {.slot_count = fixtures::kFirstFreeSlot + 3 * n});
+  // Exactly three slots per service and the verifier scratch slot is enough;
+  // without the scratch slot it is not.
+  const auto exact =
+      fixtures::make_handoff(fixtures::kRuntimeModules, {.slot_count = fixtures::kFirstFreeSlot + 3 * n + 1});
   CHECK(inventory_clean(config, parse_handoff(exact.view())));
+  const auto no_scratch = fixtures::make_handoff(fixtures::kRuntimeModules, {.slot_count = fixtures::kFirstFreeSlot + 3 * n});
+  CHECK_FALSE(inventory_clean(config, parse_handoff(no_scratch.view())));
   // The slot field of the entry at fault.
   const auto moved = fixtures::make_handoff(fixtures::kRuntimeModules, {.moved_endpoint = 7, .moved_to = 2225});
   const rootd::handoff::View hm = parse_handoff(moved.view());

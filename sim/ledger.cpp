@@ -43,13 +43,15 @@ std::string object_text(const KernelModel& model, const Cap& cap) {
   return s;
 }
 
-// The service a terminal failure names: ERIX_ROOTD:DETAIL:<reason>:<service>.
+// The service a terminal failure names: the last field of
+// ERIX_ROOTD:DETAIL:<reason>[:...]:<service> (a verifier's failure has its
+// verifier and step in between).
 std::optional<std::string> named_by_failure(const KernelModel& model) {
   std::optional<std::string> named;
   for (const ReportLine& line : model.reports()) {
     if (line.pid != kRootdPid || !line.text.starts_with(kDetailPrefix)) continue;
     const std::string_view rest = std::string_view(line.text).substr(kDetailPrefix.size());
-    const auto colon = rest.find(':');
+    const auto colon = rest.rfind(':');
     if (colon != std::string_view::npos) named = std::string(rest.substr(colon + 1));
   }
   return named;

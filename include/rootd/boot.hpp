@@ -12,11 +12,12 @@
 // follows it. Its phases are small units, one header each:
 //
 //   INTAKE    boot_intake.hpp    handoff, inventory, config, plan
-//   SCHEDULE  boot_schedule.hpp  a due shed, next launch, the probe, the final shed, or a wait
+//   SCHEDULE  boot_schedule.hpp  a due shed, next launch, the probe, verification, or a wait
 //   STORAGE   boot_storage.hpp   blockd's partition table, before a block-backed filesystem
 //   LAUNCH    boot_launch.hpp    one service by its launch path, up to DELIVER (and its storage intent)
 //   PROBE     boot_probe.hpp     spawn the probe (REAP: destroy it once completed)
 //   WAIT      boot_wait.hpp      one answer or process event
+//   VERIFY    boot_verify.hpp    every service READY: the profile's verifiers (integration images)
 //   SHED      boot_shed.hpp      the shed schedule's deletes at this point
 //   TEARDOWN  boot_teardown.hpp  every started child, newest first; then every held boot cap
 //   REPORT    boot_report.hpp    DETAIL and the terminal status line
@@ -46,6 +47,7 @@
 #include "rootd/boot_shed.hpp"
 #include "rootd/boot_storage.hpp"
 #include "rootd/boot_teardown.hpp"
+#include "rootd/boot_verify.hpp"
 #include "rootd/boot_wait.hpp"
 #include "rootd/drive.hpp"
 #include "rootd/handoff.hpp"
@@ -56,7 +58,9 @@
 
 namespace rootd::boot {
 
-template <class Variant = RuntimeVariant, std::size_t N = bcfg::kMaxServices>
+// `VerifierSuite`: the verifiers an image with verifiers runs (tests inject
+// scripted ones); unused, and not instantiated, in other variants.
+template <class Variant = RuntimeVariant, std::size_t N = bcfg::kMaxServices, class VerifierSuite = verify::Suite>
 class Engine {
  public:
   static constexpr std::size_t kCapacity = N;
@@ -112,6 +116,7 @@ class Engine {
       case BootPhase::PROBE: return probe_.run(core_);
       case BootPhase::WAIT: return wait_.run(core_);
       case BootPhase::REAP: return reap_.run(core_);
+      case BootPhase::VERIFY: return verify_.run(core_);
       case BootPhase::SHED: return shed_.run(core_);
       case BootPhase::TEARDOWN: return teardown_.run(core_);
       case BootPhase::REPORT: return report_.run(core_);
@@ -132,6 +137,7 @@ class Engine {
       case BootPhase::PROBE: probe_.begin(core_.launching); break;
       case BootPhase::WAIT: wait_.begin(); break;
       case BootPhase::REAP: reap_.begin(wait_.service()); break;
+      case BootPhase::VERIFY: verify_.begin(core_); break;
       case BootPhase::SHED:
         shed_.begin(event == PhaseEvent::SHED_DUE ? ShedPoint::CONSUMED : ShedPoint::FINAL);
         break;
@@ -149,6 +155,7 @@ class Engine {
   ProbeUnit<Variant, N> probe_{};
   WaitUnit<Variant, N> wait_{};
   ReapUnit<Variant, N> reap_{};
+  [[no_unique_address]] VerifyUnit<Variant, N, VerifierSuite> verify_{};  // empty without verifiers
   ShedUnit<Variant, N> shed_{};
   TeardownUnit<Variant, N> teardown_{};
   ReportUnit<Variant, N> report_{};

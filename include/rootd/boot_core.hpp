@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <type_traits>
 
 #include "rootd/abi.hpp"
 #include "rootd/action.hpp"
@@ -29,21 +30,24 @@ namespace rootd::boot {
 // ---------------------------------------------------------------------------
 // Build variants. A variant is a type, so code behind `if constexpr` on a
 // disabled feature is never instantiated: a runtime ELF carries neither the
-// fault hooks nor their strings.
+// fault hooks nor their strings, nor any verifier (boot_verify.hpp).
 struct RuntimeVariant {
   static constexpr bool stage_lines = false;
   static constexpr bool service_lines = true;
   static constexpr bool fault_hooks = false;
+  static constexpr bool verifiers = false;
 };
 struct ReleaseVariant {
   static constexpr bool stage_lines = false;
   static constexpr bool service_lines = false;
   static constexpr bool fault_hooks = false;
+  static constexpr bool verifiers = false;
 };
 struct IntegrationVariant {
   static constexpr bool stage_lines = true;
   static constexpr bool service_lines = true;
   static constexpr bool fault_hooks = true;
+  static constexpr bool verifiers = true;
 };
 
 // ---------------------------------------------------------------------------
@@ -348,6 +352,14 @@ struct Core {
   Status status = Status::INTERNAL_ERROR;
   Error failure{};
   std::uint16_t failed_service = bcfg::kNoIndex;
+  // A VERIFY_* failure's verifier and step, for its DETAIL line; kept only
+  // in variants with verifiers.
+  struct VerifyDetail {
+    std::string_view verifier{};
+    std::string_view step{};
+  };
+  struct NoVerifyDetail {};
+  [[no_unique_address]] std::conditional_t<Variant::verifiers, VerifyDetail, NoVerifyDetail> verify_detail{};
   std::uint32_t kernel_calls = 0;
 };
 

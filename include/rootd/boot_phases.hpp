@@ -26,8 +26,9 @@ enum class BootPhase : std::uint8_t {
   REPORT,    // the terminal status line (and the DETAIL line on failure)
   PARKED,    // nothing more
   STORAGE,   // before a block-backed filesystem: blockd's partition table checked (boot_storage.hpp)
+  VERIFY,    // every service READY: the profile's verifiers (boot_verify.hpp), before the final shed
 };
-inline constexpr std::size_t kBootPhaseCount = 11;
+inline constexpr std::size_t kBootPhaseCount = 12;
 
 enum class PhaseEvent : std::uint8_t {
   EMITTED,          // not an event: the unit emitted an action and awaits its outcome
@@ -48,6 +49,7 @@ enum class PhaseEvent : std::uint8_t {
   FAILED,           // any phase: a failure was recorded
   STORAGE_DUE,      // SCHEDULE: the next launch is a block-backed filesystem
   STORAGE_CHECKED,  // STORAGE: its provider's partition is on the disk
+  VERIFIED,         // VERIFY: every verifier of the boot passed (or the image has none)
 };
 
 struct Transition {
@@ -64,7 +66,7 @@ inline constexpr Transition kTransitions[] = {
 
     {BootPhase::SCHEDULE, PhaseEvent::LAUNCHABLE, BootPhase::LAUNCH},
     {BootPhase::SCHEDULE, PhaseEvent::PROBE_DUE, BootPhase::PROBE},
-    {BootPhase::SCHEDULE, PhaseEvent::ALL_READY, BootPhase::SHED},
+    {BootPhase::SCHEDULE, PhaseEvent::ALL_READY, BootPhase::VERIFY},
     {BootPhase::SCHEDULE, PhaseEvent::IDLE, BootPhase::WAIT},
     {BootPhase::SCHEDULE, PhaseEvent::SHED_DUE, BootPhase::SHED},
     {BootPhase::SCHEDULE, PhaseEvent::STORAGE_DUE, BootPhase::STORAGE},
@@ -84,6 +86,9 @@ inline constexpr Transition kTransitions[] = {
 
     {BootPhase::REAP, PhaseEvent::REAPED, BootPhase::SCHEDULE},
     {BootPhase::REAP, PhaseEvent::FAILED, BootPhase::TEARDOWN},
+
+    {BootPhase::VERIFY, PhaseEvent::VERIFIED, BootPhase::SHED},
+    {BootPhase::VERIFY, PhaseEvent::FAILED, BootPhase::TEARDOWN},
 
     {BootPhase::SHED, PhaseEvent::SHED_DONE, BootPhase::SCHEDULE},
     {BootPhase::SHED, PhaseEvent::ALL_SHED, BootPhase::REPORT},
@@ -122,6 +127,7 @@ constexpr std::string_view boot_phase_name(BootPhase p) {
     case BootPhase::REPORT: return "REPORT";
     case BootPhase::PARKED: return "PARKED";
     case BootPhase::STORAGE: return "STORAGE";
+    case BootPhase::VERIFY: return "VERIFY";
   }
   return "?";
 }

@@ -1,6 +1,9 @@
 // REPORT: the terminal lines. READY: the READY stage line (integration
 // images) and the READY marker. A failure: the DETAIL line (the reason, and
-// the service when one is to blame) and then the status marker.
+// the service when one is to blame) and then the status marker. A
+// verifier's failure names the verifier and the step between the two, and
+// always ends with the service field (empty when none is to blame):
+//   ERIX_ROOTD:DETAIL:VERIFY_<FAILURE>:<VERIFIER>:<STEP>:<service>
 #pragma once
 
 #include "rootd/requires_cxx20.hpp"
@@ -53,12 +56,23 @@ class ReportUnit {
       if (c.failure.reason == Reason::HOOK_SERVICE_UNKNOWN) service = c.hooks.service;
     }
     c.emit_report(kDetailPrefix, reason_name(c.failure.reason));
-    if (service.empty()) return;
-    std::uint32_t len = c.action.text_length;
-    for (char ch : std::string_view(":")) {
-      if (len < kMaxReportLength) c.action.text[len++] = ch;
+    if constexpr (Variant::verifiers) {
+      if (!c.verify_detail.step.empty() && c.failure.reason >= Reason::VERIFY_CALL_FAILED &&
+          c.failure.reason <= Reason::VERIFY_MISSING) {
+        append(c, c.verify_detail.verifier);
+        append(c, c.verify_detail.step);
+        append(c, service);
+        return;
+      }
     }
-    for (char ch : service) {
+    if (!service.empty()) append(c, service);
+  }
+
+  // ":" and `field` at the end of the line being built.
+  static constexpr void append(Core<Variant, N>& c, std::string_view field) {
+    std::uint32_t len = c.action.text_length;
+    if (len < kMaxReportLength) c.action.text[len++] = ':';
+    for (char ch : field) {
       if (len < kMaxReportLength) c.action.text[len++] = ch;
     }
     c.action.text_length = len;

@@ -69,6 +69,15 @@ inline constexpr std::string_view kBootConfigModule = "boot-config";
 // (boot.hpp, docs/startup-protocol.md).
 inline constexpr std::uint64_t kRootSlotsPerService = 3;
 
+// And one slot above those for every image: where a verifier reply's
+// capability would land (boot_verify.hpp). rootd deletes whatever lands
+// there at once, so it is empty whenever rootd parks; runtime images never
+// receive into it. Every image asks for it, so one handoff boots them all.
+inline constexpr std::uint64_t kRootScratchSlots = 1;
+constexpr std::uint32_t root_scratch_slot(std::uint32_t first_free_slot, std::size_t service_count) {
+  return first_free_slot + static_cast<std::uint32_t>(kRootSlotsPerService * service_count);
+}
+
 constexpr bool offset_is_in_handoff(Reason r) {
   const auto n = static_cast<std::uint16_t>(r);
   if (n >= 100 && n < 200) return true;  // handoff parse
@@ -299,7 +308,8 @@ constexpr bool validate_inventory(const bcfg::View& config, const ServiceRoles& 
   if (report.stopped()) return false;
   (void)roles;
   const handoff::Cspace cspace = h.cspace();
-  const std::uint64_t needed = std::uint64_t{cspace.first_free_slot} + kRootSlotsPerService * config.service_count();
+  const std::uint64_t needed =
+      std::uint64_t{cspace.first_free_slot} + kRootSlotsPerService * config.service_count() + kRootScratchSlots;
   if (needed > cspace.slot_count) {
     const std::uint32_t at = detail::handoff_payload(h, handoff::kKindCspace) + handoff::kCspaceSlotCountOffset;
     if (!report(handoff_error(Reason::INVENTORY_CSPACE_TOO_SMALL, at, Subject::DESCRIPTOR))) return false;

@@ -42,7 +42,7 @@ struct Profile {
   std::uint8_t module_count;
   std::optional<RoleId> probe;  // the role of the probe rootd spawns; it waits for its completion
   bool needs_block_storage;     // some provider sits on a block service
-  std::string_view summary;
+  Prose summary;  // roles.hpp
 };
 
 namespace detail {

@@ -15,6 +15,7 @@
 //   400..449  endpoint inventory and module discovery
 //   450..549  boot engine: launches, handshakes, teardown
 //   560..579  integration hook text (hooks.hpp; ROOTD_REASONS_HOOKS)
+//   580..589  integration verifiers (boot_verify.hpp; ROOTD_REASONS_VERIFY)
 #pragma once
 
 #include "rootd/requires_cxx20.hpp"
@@ -51,12 +52,14 @@ constexpr int status_exit_code(Status s) {
 }
 
 // Marker prefixes. The full lines are "ERIX_ROOTD:<STATUS>",
-// "ERIX_ROOTD:DETAIL:<REASON>[:<service>]", "ERIX_ROOTD:READY:<SERVICE>" and
-// "ROOTD_STAGE:<STAGE>".
+// "ERIX_ROOTD:DETAIL:<REASON>[:<service>]", "ERIX_ROOTD:READY:<SERVICE>",
+// "ROOTD_STAGE:<STAGE>" and, in images with verifiers,
+// "ERIX_ROOTD:PROOF:<NAME>".
 inline constexpr std::string_view kMarkerPrefix = "ERIX_ROOTD:";
 inline constexpr std::string_view kDetailPrefix = "ERIX_ROOTD:DETAIL:";
 inline constexpr std::string_view kServiceReadyPrefix = "ERIX_ROOTD:READY:";
 inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
+inline constexpr std::string_view kProofPrefix = "ERIX_ROOTD:PROOF:";
 
 // X(NAME, NUMBER, STATUS)
 #define ROOTD_REASONS(X)                                                     \
@@ -359,10 +362,23 @@ inline constexpr std::string_view kStagePrefix = "ROOTD_STAGE:";
   X(HOOK_SERVICE_NAME_INVALID, 564, CONTRACT_INVALID)              \
   X(HOOK_SERVICE_UNKNOWN, 565, CONTRACT_INVALID)
 
+// A verifier's failure in the VERIFY phase (boot_verify.hpp), one per
+// verify::Failure in its order. Left out of the table in images built with
+// ROOTD_NO_VERIFIERS (runtime and release), which run no verifier; the
+// numbers stay reserved everywhere.
+#define ROOTD_REASONS_VERIFY(X)                                    \
+  X(VERIFY_CALL_FAILED, 580, SERVICE_BOOTSTRAP_FAILED)             \
+  X(VERIFY_WRONG_REPLY, 581, SERVICE_BOOTSTRAP_FAILED)             \
+  X(VERIFY_WRONG_DATA, 582, SERVICE_BOOTSTRAP_FAILED)              \
+  X(VERIFY_EXTRA_CAP, 583, SERVICE_BOOTSTRAP_FAILED)               \
+  X(VERIFY_BUDGET, 584, SERVICE_BOOTSTRAP_FAILED)                  \
+  X(VERIFY_MISSING, 585, SERVICE_BOOTSTRAP_FAILED)
+
 enum class Reason : std::uint16_t {
   NONE = 0,
 #define ROOTD_X_ENUM(name, num, st) name = num,
   ROOTD_REASONS(ROOTD_X_ENUM) ROOTD_REASONS_HOOKS(ROOTD_X_ENUM) ROOTD_REASONS_STORAGE_INTENT(ROOTD_X_ENUM)
+      ROOTD_REASONS_VERIFY(ROOTD_X_ENUM)
 #undef ROOTD_X_ENUM
 };
 
@@ -372,36 +388,132 @@ struct ReasonInfo {
   Status status;
 };
 
-inline constexpr ReasonInfo kReasonTable[] = {
-#define ROOTD_X_ROW(name, num, st) {Reason::name, #name, Status::st},
-    ROOTD_REASONS(ROOTD_X_ROW)
+// The table as it sits in an image: every name in one character array
+// (NUL-separated, in table order) and one 6-byte row per reason pointing
+// into it. A row of {Reason, string_view, Status} would take 32 bytes, and
+// rootd's images carry the whole table, so this layout keeps them inside
+// their size budget. Iterating kReasonTable yields ReasonInfo values.
 #if !defined(ROOTD_NO_FAULT_HOOKS)
-    ROOTD_REASONS_HOOKS(ROOTD_X_ROW)
+#define ROOTD_X_TABLE_HOOKS(X) ROOTD_REASONS_HOOKS(X)
+#else
+#define ROOTD_X_TABLE_HOOKS(X)
 #endif
 #if !defined(ROOTD_IMAGE)
-    ROOTD_REASONS_STORAGE_INTENT(ROOTD_X_ROW)
+#define ROOTD_X_TABLE_INTENT(X) ROOTD_REASONS_STORAGE_INTENT(X)
+#else
+#define ROOTD_X_TABLE_INTENT(X)
 #endif
-#undef ROOTD_X_ROW
+#if !defined(ROOTD_NO_VERIFIERS)
+#define ROOTD_X_TABLE_VERIFY(X) ROOTD_REASONS_VERIFY(X)
+#else
+#define ROOTD_X_TABLE_VERIFY(X)
+#endif
+#define ROOTD_X_TABLE(X) \
+  ROOTD_REASONS(X) ROOTD_X_TABLE_HOOKS(X) ROOTD_X_TABLE_INTENT(X) ROOTD_X_TABLE_VERIFY(X)
+
+namespace detail {
+
+struct ReasonRow {
+  std::uint16_t reason;
+  std::uint16_t offset;  // of the name in kReasonNames
+  std::uint8_t length;
+  Status status;
 };
 
-inline constexpr std::size_t kReasonCount = sizeof(kReasonTable) / sizeof(kReasonTable[0]);
+#define ROOTD_X_NAME(name, num, st) #name "\0"
+inline constexpr char kReasonNames[] = ROOTD_X_TABLE(ROOTD_X_NAME);
+#undef ROOTD_X_NAME
 
-constexpr const ReasonInfo* reason_info(Reason r) {
-  for (const auto& row : kReasonTable) {
-    if (row.reason == r) return &row;
+#define ROOTD_X_COUNT(name, num, st) +1
+inline constexpr std::size_t kReasonRowCount = 0 ROOTD_X_TABLE(ROOTD_X_COUNT);
+#undef ROOTD_X_COUNT
+
+struct ReasonRows {
+  ReasonRow rows[kReasonRowCount];
+};
+
+// Each row's offset and length come from walking kReasonNames, whose
+// names are in the same order as the rows.
+constexpr ReasonRows make_reason_rows() {
+  ReasonRows out{{
+#define ROOTD_X_ROW(name, num, st) {num, 0, 0, Status::st},
+      ROOTD_X_TABLE(ROOTD_X_ROW)
+#undef ROOTD_X_ROW
+  }};
+  std::size_t offset = 0;
+  for (ReasonRow& row : out.rows) {
+    std::size_t length = 0;
+    while (kReasonNames[offset + length] != '\0') ++length;
+    row.offset = static_cast<std::uint16_t>(offset);
+    row.length = static_cast<std::uint8_t>(length);
+    offset += length + 1;
   }
-  return nullptr;
+  return out;
 }
 
-constexpr std::string_view reason_name(Reason r) {
-  const ReasonInfo* info = reason_info(r);
-  return info != nullptr ? info->name : std::string_view{"NONE"};
+inline constexpr ReasonRows kReasonRows = make_reason_rows();
+
+// Offsets and lengths fit their fields, and the walk used every name.
+constexpr bool reason_rows_fit() {
+  static_assert(sizeof(kReasonNames) <= 0xFFFF, "reason names must fit 16-bit offsets");
+  std::size_t offset = 0;
+  for (const ReasonRow& row : kReasonRows.rows) {
+    if (row.offset != offset || row.length == 0) return false;
+    offset += std::size_t{row.length} + 1;
+  }
+  return offset + 1 == sizeof(kReasonNames);
+}
+static_assert(reason_rows_fit(), "every reason name has its row, in order");
+
+constexpr ReasonInfo reason_info_of(const ReasonRow& row) {
+  return ReasonInfo{static_cast<Reason>(row.reason), std::string_view(kReasonNames + row.offset, row.length),
+                    row.status};
 }
 
-constexpr Status reason_status(Reason r) {
-  const ReasonInfo* info = reason_info(r);
-  return info != nullptr ? info->status : Status::READY;
+}  // namespace detail
+
+#undef ROOTD_X_TABLE
+#undef ROOTD_X_TABLE_HOOKS
+#undef ROOTD_X_TABLE_INTENT
+#undef ROOTD_X_TABLE_VERIFY
+
+// Every reason this build knows, as a range of ReasonInfo.
+class ReasonTable {
+ public:
+  class Iterator {
+   public:
+    constexpr explicit Iterator(std::size_t i) : i_(i) {}
+    constexpr ReasonInfo operator*() const { return detail::reason_info_of(detail::kReasonRows.rows[i_]); }
+    constexpr Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    constexpr bool operator==(const Iterator&) const = default;
+
+   private:
+    std::size_t i_;
+  };
+  constexpr Iterator begin() const { return Iterator(0); }
+  constexpr Iterator end() const { return Iterator(detail::kReasonRowCount); }
+  constexpr std::size_t size() const { return detail::kReasonRowCount; }
+  constexpr ReasonInfo operator[](std::size_t i) const { return detail::reason_info_of(detail::kReasonRows.rows[i]); }
+};
+
+inline constexpr ReasonTable kReasonTable{};
+
+inline constexpr std::size_t kReasonCount = detail::kReasonRowCount;
+
+// The row of `r`, or a row with reason NONE when this build has none.
+constexpr ReasonInfo reason_info(Reason r) {
+  for (const detail::ReasonRow& row : detail::kReasonRows.rows) {
+    if (row.reason == static_cast<std::uint16_t>(r)) return detail::reason_info_of(row);
+  }
+  return ReasonInfo{Reason::NONE, "NONE", Status::READY};
 }
+
+constexpr std::string_view reason_name(Reason r) { return reason_info(r).name; }
+
+constexpr Status reason_status(Reason r) { return reason_info(r).status; }
 
 namespace detail {
 constexpr bool reason_table_is_sound() {
