@@ -159,7 +159,7 @@ struct VerifierSet {
 // - a phase profile names its own (phase0's probe is not a verifier);
 // - any profile whose config mounts storage also proves every mount
 //   (STORAGE_MOUNT), except the loader scenarios that prove only their own
-//   step, and a memory-backed mount gets the volatile-VFS proof.
+//   step, and a writable memory-backed mount gets the volatile-VFS proof.
 constexpr VerifierSet select_verifiers(const bcfg::View& cfg) {
   const std::string_view p = cfg.profile();
   VerifierSet set;
@@ -181,8 +181,9 @@ constexpr VerifierSet select_verifiers(const bcfg::View& cfg) {
   if (mounts) {
     set = set.with(VerifierId::STORAGE_MOUNT);
     for (std::size_t m = 0; m < cfg.mount_count(); ++m) {
-      const bcfg::Provider provider = cfg.provider(cfg.mount(m).provider);
-      if (provider.block == bcfg::kNoIndex) set = set.with(VerifierId::VOLATILE_VFS);
+      const bcfg::Mount mount = cfg.mount(m);
+      const bcfg::Provider provider = cfg.provider(mount.provider);
+      if (provider.block == bcfg::kNoIndex && !mount.read_only) set = set.with(VerifierId::VOLATILE_VFS);
     }
   }
   return set;
