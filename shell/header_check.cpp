@@ -34,6 +34,7 @@
 #include "rootd/handoff_wire.hpp"
 #include "rootd/hooks.hpp"
 #include "rootd/inventory.hpp"
+#include "rootd/loader_protocol.hpp"
 #include "rootd/names.hpp"
 #include "rootd/ordering.hpp"
 #include "rootd/owner.hpp"
@@ -73,6 +74,10 @@ extern "C" [[noreturn]] void header_check_main(const char* p, std::size_t n) {
   auto c = rootd::bcfg::parse(bytes);
   sink = sink + static_cast<std::uint32_t>(c.error().reason);
   sink = sink + static_cast<std::uint32_t>(rootd::reason_name(rootd::Reason::INTERNAL_STATE).size());
+  rootd::abi::Message message{};
+  message.label = n;
+  message.words[0] = static_cast<std::uint64_t>(n) << 32;
+  sink = sink + static_cast<std::uint32_t>(rootd::loader::decode_launch_path(message).error().offset);
 
   rootd::handoff::Builder builder(g_scratch);
   builder.module({rootd::handoff::kMagic, n, n, 1});
