@@ -50,6 +50,7 @@
 #include "rootd/storage.hpp"
 #include "rootd/storage_intent.hpp"
 #include "rootd/verify.hpp"
+#include "rootd/verify_loader.hpp"
 
 asm(R"(
     .section .text.entry, "ax", @progbits
@@ -94,6 +95,11 @@ extern "C" [[noreturn]] void header_check_main(const char* p, std::size_t n) {
     rootd::bcfg::DecodeStorage storage;
     storage.services = services;
     sink = sink + static_cast<std::uint32_t>(rootd::bcfg::decode(*c, storage).error().reason);
+    static rootd::ServiceRoles roles;
+    rootd::resolve_roles(*c, roles);
+    rootd::verify::LoaderContract verifier;
+    const rootd::verify::Step step = verifier.next(rootd::verify::Context{*c, roles}, nullptr);
+    sink = sink + static_cast<std::uint32_t>(step.name.size() + step.message.words[0]);
   }
   for (;;) asm volatile("pause");
 }
