@@ -429,9 +429,9 @@ TEST_CASE("proof and step names keep the verifier interface's alphabet and lengt
                                         std::span<const ls::Row>(ls::kMaterializedLaunch),
                                         std::span<const ls::Row>(ls::kCleanupAuthority)}) {
     for (const ls::Row& r : rows) {
-      INFO(r.step);
-      if (r.what != ls::Do::PROOF) CHECK(name_ok(r.step, 24));
-      if (r.proof != nullptr) CHECK(name_ok(r.proof, 40));
+      INFO(r.names);
+      if (r.what != ls::Do::PROOF) CHECK(name_ok(ls::step_of(r), 24));
+      if (!ls::proof_of(r).empty()) CHECK(name_ok(ls::proof_of(r), 40));
     }
   }
   // The bad paths are what their names say.
@@ -573,3 +573,22 @@ TEST_CASE("LOADER_CLEANUP_AUTHORITY fails at the step a misbehaving loaderd brea
   CHECK(run_bad<verify::LoaderCleanupAuthority>(Bad::WRONG_EXIT).proofs ==
         Proofs{"LOADER_CLEANUP_1", "LOADER_CLEANUP_2", "LOADER_CLEANUP_3", "LOADER_CLEANUP_4"});
 }
+
+// The header's own name check refuses what verify.hpp forbids.
+namespace {
+namespace ls = verify::loader_script;
+inline constexpr ls::Row kLowerStep[] = {{"lower\0", 1, ls::Do::STATUS, 0, ls::Want::ACCEPT, 0}};
+inline constexpr ls::Row kLongStep[] = {{"SSSSSSSSSSSSSSSSSSSSSSSSS\0", 1, ls::Do::STATUS, 0, ls::Want::ACCEPT, 0}};
+inline constexpr ls::Row kLongProof[] = {
+    {"S\0PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP", 1, ls::Do::STATUS, 0, ls::Want::ACCEPT, 0}};
+inline constexpr ls::Row kProofWithStep[] = {{"S\0P", 0, ls::Do::PROOF, 0, ls::Want::ACCEPT, 0}};
+inline constexpr ls::Row kCallWithoutStep[] = {{"\0P", 1, ls::Do::STATUS, 0, ls::Want::ACCEPT, 0}};
+inline constexpr ls::Row kFine[] = {{"SSSSSSSSSSSSSSSSSSSSSSSS\0PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP", 1, ls::Do::STATUS, 0,
+                                     ls::Want::ACCEPT, 0}};
+static_assert(!ls::names_ok(kLowerStep));
+static_assert(!ls::names_ok(kLongStep));
+static_assert(!ls::names_ok(kLongProof));
+static_assert(!ls::names_ok(kProofWithStep));
+static_assert(!ls::names_ok(kCallWithoutStep));
+static_assert(ls::names_ok(kFine));
+}  // namespace

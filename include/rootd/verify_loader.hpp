@@ -73,14 +73,19 @@ inline constexpr std::uint8_t kEnv = 1;
 inline constexpr std::uint8_t kOverBound = 2;
 
 struct Row {
-  const char* step;   // the step's name
-  const char* proof;  // printed once the check held; nullptr for none
+  // "STEP\0PROOF": the step's name, then the proof printed once the check
+  // held, or "STEP\0" for none (one pointer per row instead of two: the
+  // tables are in the integration image). names_ok() checks every table.
+  const char* names;
   std::uint32_t id;   // the request id
   Do what;
   std::uint8_t path;  // kPaths index; ARGS: kEnv | kOverBound bits
   Want want;
   std::uint8_t value;  // FAIL: the LoaderError; EXIT, FINAL: the exit code
 };
+
+constexpr std::string_view step_of(const Row& r) { return r.names; }
+constexpr std::string_view proof_of(const Row& r) { return r.names + step_of(r).size() + 1; }
 
 constexpr std::uint8_t err(loader::LoaderError e) { return static_cast<std::uint8_t>(e); }
 inline constexpr std::uint8_t kOkExit = static_cast<std::uint8_t>(loader::kLoaderOkExitCode);
@@ -100,7 +105,7 @@ class Script {
     if (svc == bcfg::kNoIndex) return fail(Failure::MISSING, "FIND_LOADERD", svc);
     if (reply != nullptr && sent_ != 0 && row_ < rows.size()) {
       const Failure* f = judge(rows[row_], reply->message);
-      if (f != nullptr) return fail(*f, rows[row_].step, svc);
+      if (f != nullptr) return fail(*f, step_of(rows[row_]), svc);
     }
     while (row_ < rows.size()) {
       const Row& r = rows[row_];
@@ -113,10 +118,10 @@ class Script {
           pid_ = 0;
         }
       }
-      if (sent_ != 0) return call(svc, r.step, message(r));
+      if (sent_ != 0) return call(svc, step_of(r), message(r));
       open_ = false;
       ++row_;
-      if (r.proof != nullptr) return proof(r.proof);
+      if (!proof_of(r).empty()) return proof(proof_of(r));
     }
     return done();
   }
@@ -210,74 +215,95 @@ class Script {
 };
 
 using loader::LoaderError;
-constexpr Row launch(const char* step, const char* proof, std::uint32_t id, std::uint8_t path, LoaderError e) {
-  return Row{step, proof, id, Do::LAUNCH, path, Want::FAIL, err(e)};
+constexpr Row launch(const char* names, std::uint32_t id, std::uint8_t path, LoaderError e) {
+  return Row{names, id, Do::LAUNCH, path, Want::FAIL, err(e)};
 }
-constexpr Row launch_exit(const char* step, const char* proof, std::uint32_t id, std::uint8_t path, std::uint8_t code) {
-  return Row{step, proof, id, Do::LAUNCH, path, Want::EXIT, code};
+constexpr Row launch_exit(const char* names, std::uint32_t id, std::uint8_t path, std::uint8_t code) {
+  return Row{names, id, Do::LAUNCH, path, Want::EXIT, code};
 }
-constexpr Row inspect(const char* step, const char* proof, std::uint32_t id) {
-  return Row{step, proof, id, Do::INSPECT, 0, Want::ACCEPT, 0};
-}
-constexpr Row only_proof(const char* proof) { return Row{"", proof, 0, Do::PROOF, 0, Want::ACCEPT, 0}; }
+constexpr Row inspect(const char* names, std::uint32_t id) { return Row{names, id, Do::INSPECT, 0, Want::ACCEPT, 0}; }
+constexpr Row only_proof(const char* names) { return Row{names, 0, Do::PROOF, 0, Want::ACCEPT, 0}; }
 
 // Request ids: one range per verifier, so that all four can run against one
 // loaderd (phase4-loader-closure).
 inline constexpr Row kContract[] = {
-    {"PATH_RELATIVE", nullptr, 0x101, Do::PATH, RELATIVE, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"PATH_DOT_DOT", nullptr, 0x101, Do::PATH, DOT_DOT, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"PATH_41_BYTES", "LOADER_PATH_ONLY", 0x101, Do::PATH, LONG_41, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"STATUS_UNKNOWN", nullptr, 0x101, Do::STATUS, 0, Want::FAIL, err(LoaderError::UNKNOWN_REQUEST)},
-    {"PATH_OK", nullptr, 0x102, Do::PATH, OK, Want::ACCEPT, 0},
-    {"STATUS_ACCEPTED", nullptr, 0x102, Do::STATUS, 0, Want::ACCEPT, 0},
-    {"ARGV_256", nullptr, 0x102, Do::ARGS, 0, Want::ACCEPT, 0},
-    {"ENV_256", nullptr, 0x102, Do::ARGS, kEnv, Want::ACCEPT, 0},
-    {"PATH_OK_2", nullptr, 0x103, Do::PATH, OK, Want::ACCEPT, 0},
-    {"ENV_257", nullptr, 0x103, Do::ARGS, kEnv | kOverBound, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"STATUS_ARGS_REFUSED", "LOADER_ARGS_BOUNDED", 0x103, Do::STATUS, 0, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"START_OK", nullptr, 0x102, Do::START, 0, Want::EXIT, kOkExit},
-    {"STATUS_EXITED", nullptr, 0x102, Do::STATUS, 0, Want::FINAL, kOkExit},
-    {"STATUS_REPEAT", "LOADER_RESPONSE_STATES", 0x102, Do::STATUS, 0, Want::FINAL, kOkExit},
-    inspect("INSPECT_OK", "LOADER_NO_AUTHORITY", 0x102),
-    only_proof("LOADER_STATIC_BRIDGE"),
+    {"PATH_RELATIVE\0", 0x101, Do::PATH, RELATIVE, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"PATH_DOT_DOT\0", 0x101, Do::PATH, DOT_DOT, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"PATH_41_BYTES\0LOADER_PATH_ONLY", 0x101, Do::PATH, LONG_41, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"STATUS_UNKNOWN\0", 0x101, Do::STATUS, 0, Want::FAIL, err(LoaderError::UNKNOWN_REQUEST)},
+    {"PATH_OK\0", 0x102, Do::PATH, OK, Want::ACCEPT, 0},
+    {"STATUS_ACCEPTED\0", 0x102, Do::STATUS, 0, Want::ACCEPT, 0},
+    {"ARGV_256\0", 0x102, Do::ARGS, 0, Want::ACCEPT, 0},
+    {"ENV_256\0", 0x102, Do::ARGS, kEnv, Want::ACCEPT, 0},
+    {"PATH_OK_2\0", 0x103, Do::PATH, OK, Want::ACCEPT, 0},
+    {"ENV_257\0", 0x103, Do::ARGS, kEnv | kOverBound, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"STATUS_ARGS_REFUSED\0LOADER_ARGS_BOUNDED", 0x103, Do::STATUS, 0, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"START_OK\0", 0x102, Do::START, 0, Want::EXIT, kOkExit},
+    {"STATUS_EXITED\0", 0x102, Do::STATUS, 0, Want::FINAL, kOkExit},
+    {"STATUS_REPEAT\0LOADER_RESPONSE_STATES", 0x102, Do::STATUS, 0, Want::FINAL, kOkExit},
+    inspect("INSPECT_OK\0LOADER_NO_AUTHORITY", 0x102),
+    only_proof("\0LOADER_STATIC_BRIDGE"),
 };
 
 inline constexpr Row kFsDiscovery[] = {
-    launch_exit("LAUNCH_OK", "LOADER_FS_DISCOVERY", 0x201, OK, kOkExit),
-    launch("LAUNCH_MISSING", "LOADER_FS_MISSING", 0x202, MISSING, LoaderError::NOT_FOUND),
-    launch("LAUNCH_DIRECTORY", "LOADER_FS_DIRECTORY", 0x203, BIN_DIR, LoaderError::IS_DIRECTORY),
-    {"PATH_MALFORMED", "LOADER_FS_MALFORMED", 0x204, Do::PATH, EMPTY_PART, Want::FAIL, err(LoaderError::MALFORMED)},
-    launch("LAUNCH_DENIED", "LOADER_FS_DENIED", 0x205, DENIED, LoaderError::DENIED),
-    launch("LAUNCH_OVERSIZED", "LOADER_FS_OVERSIZED", 0x206, OVERSIZED, LoaderError::OVERSIZED),
-    launch("LAUNCH_STALE", nullptr, 0x207, STALE, LoaderError::STALE_SOURCE),
-    inspect("INSPECT_STALE", "LOADER_FS_STALE", 0x207),
-    launch("LAUNCH_BAD_ELF", "LOADER_FS_BAD_ELF", 0x208, BAD_ELF, LoaderError::BAD_ELF),
-    launch("LAUNCH_BAD_PLAN", "LOADER_FS_BAD_PLAN", 0x209, BAD_PLAN, LoaderError::INVALID_LOAD_PLAN),
-    launch("LAUNCH_NEEDS_DYNAMIC", "LOADER_FS_REQUIRE_DYNAMIC", 0x20A, NEEDS_DYNAMIC, LoaderError::REQUIRE_DYNAMIC),
+    launch_exit("LAUNCH_OK\0LOADER_FS_DISCOVERY", 0x201, OK, kOkExit),
+    launch("LAUNCH_MISSING\0LOADER_FS_MISSING", 0x202, MISSING, LoaderError::NOT_FOUND),
+    launch("LAUNCH_DIRECTORY\0LOADER_FS_DIRECTORY", 0x203, BIN_DIR, LoaderError::IS_DIRECTORY),
+    {"PATH_MALFORMED\0LOADER_FS_MALFORMED", 0x204, Do::PATH, EMPTY_PART, Want::FAIL, err(LoaderError::MALFORMED)},
+    launch("LAUNCH_DENIED\0LOADER_FS_DENIED", 0x205, DENIED, LoaderError::DENIED),
+    launch("LAUNCH_OVERSIZED\0LOADER_FS_OVERSIZED", 0x206, OVERSIZED, LoaderError::OVERSIZED),
+    launch("LAUNCH_STALE\0", 0x207, STALE, LoaderError::STALE_SOURCE),
+    inspect("INSPECT_STALE\0LOADER_FS_STALE", 0x207),
+    launch("LAUNCH_BAD_ELF\0LOADER_FS_BAD_ELF", 0x208, BAD_ELF, LoaderError::BAD_ELF),
+    launch("LAUNCH_BAD_PLAN\0LOADER_FS_BAD_PLAN", 0x209, BAD_PLAN, LoaderError::INVALID_LOAD_PLAN),
+    launch("LAUNCH_NEEDS_DYNAMIC\0LOADER_FS_REQUIRE_DYNAMIC", 0x20A, NEEDS_DYNAMIC, LoaderError::REQUIRE_DYNAMIC),
 };
 
 inline constexpr Row kMaterializedLaunch[] = {
-    launch_exit("LAUNCH_OK", nullptr, 0x301, OK, kOkExit),
-    launch_exit("LAUNCH_ALT", nullptr, 0x302, ALT, kAltExit),
-    only_proof("LOADER_OK_EXIT"),
-    only_proof("LOADER_ALT_EXIT"),
-    launch("LAUNCH_STALE", "LOADER_STALE_SOURCE", 0x303, STALE, LoaderError::STALE_SOURCE),
-    inspect("INSPECT_STALE", nullptr, 0x303),
-    inspect("INSPECT_OK", "LOADER_PROCESS_HANDOFF", 0x301),
+    launch_exit("LAUNCH_OK\0", 0x301, OK, kOkExit),
+    launch_exit("LAUNCH_ALT\0", 0x302, ALT, kAltExit),
+    only_proof("\0LOADER_OK_EXIT"),
+    only_proof("\0LOADER_ALT_EXIT"),
+    launch("LAUNCH_STALE\0LOADER_STALE_SOURCE", 0x303, STALE, LoaderError::STALE_SOURCE),
+    inspect("INSPECT_STALE\0", 0x303),
+    inspect("INSPECT_OK\0LOADER_PROCESS_HANDOFF", 0x301),
 };
 
 inline constexpr Row kCleanupAuthority[] = {
-    launch("FAULT_1", nullptr, loader::fault_request(1), OK, LoaderError::CLEANUP_FAULT),
-    inspect("INSPECT_FAULT_1", "LOADER_CLEANUP_1", loader::fault_request(1)),
-    launch("FAULT_2", nullptr, loader::fault_request(2), OK, LoaderError::CLEANUP_FAULT),
-    inspect("INSPECT_FAULT_2", "LOADER_CLEANUP_2", loader::fault_request(2)),
-    launch("FAULT_3", nullptr, loader::fault_request(3), OK, LoaderError::CLEANUP_FAULT),
-    inspect("INSPECT_FAULT_3", "LOADER_CLEANUP_3", loader::fault_request(3)),
-    launch("FAULT_4", nullptr, loader::fault_request(4), OK, LoaderError::CLEANUP_FAULT),
-    inspect("INSPECT_FAULT_4", "LOADER_CLEANUP_4", loader::fault_request(4)),
-    launch_exit("LAUNCH_OK", nullptr, 0x401, OK, kOkExit),
-    inspect("INSPECT_OK", "LOADER_AUTHORITY_DENIED", 0x401),
+    launch("FAULT_1\0", loader::fault_request(1), OK, LoaderError::CLEANUP_FAULT),
+    inspect("INSPECT_FAULT_1\0LOADER_CLEANUP_1", loader::fault_request(1)),
+    launch("FAULT_2\0", loader::fault_request(2), OK, LoaderError::CLEANUP_FAULT),
+    inspect("INSPECT_FAULT_2\0LOADER_CLEANUP_2", loader::fault_request(2)),
+    launch("FAULT_3\0", loader::fault_request(3), OK, LoaderError::CLEANUP_FAULT),
+    inspect("INSPECT_FAULT_3\0LOADER_CLEANUP_3", loader::fault_request(3)),
+    launch("FAULT_4\0", loader::fault_request(4), OK, LoaderError::CLEANUP_FAULT),
+    inspect("INSPECT_FAULT_4\0LOADER_CLEANUP_4", loader::fault_request(4)),
+    launch_exit("LAUNCH_OK\0", 0x401, OK, kOkExit),
+    inspect("INSPECT_OK\0LOADER_AUTHORITY_DENIED", 0x401),
 };
+
+// Every row's names as verify.hpp wants them ([A-Z0-9_], a step of 1..24
+// characters except on PROOF rows, a proof of at most 40), each table's
+// proofs present. Reading past a row's names in a constant expression
+// fails the build, so a row written "STEP" without its "\0" is caught too.
+constexpr bool name_ok(std::string_view n, std::size_t max) {
+  if (n.size() > max) return false;
+  for (const char c : n) {
+    if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+constexpr bool names_ok(std::span<const Row> rows) {
+  for (const Row& r : rows) {
+    if ((r.what == Do::PROOF) != step_of(r).empty() || !name_ok(step_of(r), 24) || !name_ok(proof_of(r), 40)) {
+      return false;
+    }
+    if (r.what == Do::PROOF && proof_of(r).empty()) return false;
+  }
+  return true;
+}
+static_assert(names_ok(kContract) && names_ok(kFsDiscovery) && names_ok(kMaterializedLaunch) &&
+              names_ok(kCleanupAuthority));
 
 }  // namespace loader_script
 
