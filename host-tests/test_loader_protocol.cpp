@@ -254,7 +254,11 @@ TEST_CASE("state replies refuse crafted bad messages", "[loader_protocol]") {
   CHECK(refused_at(loader::decode_state_reply(raw(0, 2, 1ULL << 32))) == 1);  // pid beyond 32 bits
   CHECK(refused_at(loader::decode_state_reply(raw(0, 3, 7, 42, 1))) == 3);
   CHECK(refused_at(loader::decode_state_reply(raw(0, 4, 0))) == 1);          // FAILED with no error
-  CHECK(refused_at(loader::decode_state_reply(raw(0, 4, 12))) == 1);         // unknown error
+  CHECK(refused_at(loader::decode_state_reply(raw(0, 4, 256))) == 1);        // error beyond 8 bits
+  // A reserved error number decodes: the caller judges it as an error it did not expect.
+  const auto reserved = loader::decode_state_reply(raw(0, 4, 12));
+  REQUIRE(reserved.ok());
+  CHECK(static_cast<int>(reserved->error) == 12);
   CHECK(refused_at(loader::decode_state_reply(raw(0, 4, 11, 256))) == 2);
   CHECK(refused_at(loader::decode_state_reply(raw(0, 4, 6, 0, 0, 1))) == 4);
   CHECK(refused_at(loader::decode_state_reply(raw(0, 4, 6, 0, 0, 0, 1))) == 5);

@@ -55,6 +55,10 @@ enum class Bad : std::uint8_t {
   PID_CHANGES,      // each RUNNING reply names a new pid
   ARGS_UNBOUNDED,   // a 257-byte block is accepted
   PATH_LAX,         // a relative or ".." path is accepted
+  // As the simulator's fault points misbehave (sim/services.hpp):
+  SLOW,             // START and STATUS answer RUNNING for ever ("slow")
+  STATE_SWAP,       // PATH/ARGS answer RUNNING, START/STATUS ACCEPTED, INSPECT label 1 ("wrong-reply")
+  ERROR_SHIFT,      // a FAILED reply names the next error number, 12 after 11 ("wrong-data")
 };
 
 struct Outcome {
@@ -66,6 +70,8 @@ constexpr bool ends_with(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
 }
 
+constexpr std::uint64_t op_label(Op o) { return static_cast<std::uint64_t>(o); }
+
 class ScriptedLoaderd {
  public:
   Bad bad = Bad::NONE;
@@ -76,6 +82,18 @@ class ScriptedLoaderd {
     const bool targeted = bad_op == 0 || bad_op == m.label;
     if (bad == Bad::REFUSE && targeted) return std::nullopt;
     abi::Message reply = serve(m);
+    const bool runs = m.label == op_label(Op::LAUNCH_START) || m.label == op_label(Op::LAUNCH_STATUS);
+    if (bad == Bad::SLOW && runs) {
+      const Request* r = find(static_cast<std::uint32_t>(m.words[0]));
+      reply = loader::encode(loader::running(r == nullptr ? 0 : r->state.pid));
+    }
+    if (bad == Bad::STATE_SWAP) {
+      if (m.label == op_label(Op::LAUNCH_INSPECT)) {
+        reply.label = 1;
+      } else {
+        reply = loader::encode(runs ? loader::accepted() : loader::running(0));
+      }
+    }
     if (bad == Bad::WRONG_LABEL && targeted) reply.label = static_cast<std::uint64_t>(abi::KernelError::UNKNOWN_OPERATION);
     if (bad == Bad::CARRIED_CAP && targeted) reply.cap = 12;
     return reply;
@@ -125,6 +143,7 @@ class ScriptedLoaderd {
         s.error = s.error == LoaderError::NOT_FOUND ? LoaderError::IS_DIRECTORY : LoaderError::NOT_FOUND;
         s.step = 0;
       }
+      if (bad == Bad::ERROR_SHIFT) s.error = static_cast<LoaderError>(static_cast<int>(s.error) % 12 + 1);
     }
     return loader::encode(s);
   }
@@ -497,6 +516,9 @@ TEST_CASE("LOADER_CONTRACT fails at the step a misbehaving loaderd breaks", "[lo
       {Bad::PID_CHANGES, 0, Failure::WRONG_DATA, "START_OK"},
       {Bad::ARGS_UNBOUNDED, 0, Failure::WRONG_REPLY, "ENV_257"},
       {Bad::PATH_LAX, 0, Failure::WRONG_REPLY, "PATH_RELATIVE"},
+      {Bad::SLOW, 0, Failure::BUDGET, "STATUS_UNKNOWN"},
+      {Bad::STATE_SWAP, 0, Failure::WRONG_REPLY, "PATH_RELATIVE"},
+      {Bad::ERROR_SHIFT, 0, Failure::WRONG_DATA, "PATH_RELATIVE"},
   });
   // Nothing is proved past the first broken promise.
   CHECK(run_bad<verify::LoaderContract>(Bad::PATH_LAX).proofs.empty());
@@ -520,6 +542,9 @@ TEST_CASE("LOADER_FS_DISCOVERY fails at the step a misbehaving loaderd breaks", 
       {Bad::WRONG_ERROR, 0, Failure::WRONG_DATA, "LAUNCH_MISSING"},
       {Bad::PID_CHANGES, 0, Failure::WRONG_DATA, "LAUNCH_OK"},
       {Bad::PATH_LAX, 0, Failure::WRONG_REPLY, "PATH_MALFORMED"},
+      {Bad::SLOW, 0, Failure::BUDGET, "LAUNCH_OK"},
+      {Bad::STATE_SWAP, 0, Failure::WRONG_REPLY, "LAUNCH_OK"},
+      {Bad::ERROR_SHIFT, 0, Failure::WRONG_DATA, "LAUNCH_MISSING"},
   });
 }
 
@@ -537,6 +562,9 @@ TEST_CASE("LOADER_MATERIALIZED_LAUNCH fails at the step a misbehaving loaderd br
       {Bad::REFUSE, 0, Failure::CALL_FAILED, "LAUNCH_OK"},
       {Bad::WRONG_ERROR, 0, Failure::WRONG_DATA, "LAUNCH_STALE"},
       {Bad::PID_CHANGES, 0, Failure::WRONG_DATA, "LAUNCH_OK"},
+      {Bad::SLOW, 0, Failure::BUDGET, "LAUNCH_OK"},
+      {Bad::STATE_SWAP, 0, Failure::WRONG_REPLY, "LAUNCH_OK"},
+      {Bad::ERROR_SHIFT, 0, Failure::WRONG_DATA, "LAUNCH_STALE"},
   });
   // Both exit codes are observed before either per-file proof is printed.
   CHECK(run_bad<verify::LoaderMaterializedLaunch>(Bad::ALT_SAME_EXIT).proofs.empty());
@@ -558,6 +586,9 @@ TEST_CASE("LOADER_CLEANUP_AUTHORITY fails at the step a misbehaving loaderd brea
       {Bad::WRONG_ERROR, 0, Failure::WRONG_DATA, "FAULT_1"},
       {Bad::WRONG_STEP, 0, Failure::WRONG_DATA, "FAULT_1"},
       {Bad::NO_FAULTS, 0, Failure::WRONG_REPLY, "FAULT_1"},
+      {Bad::SLOW, 0, Failure::BUDGET, "FAULT_1"},
+      {Bad::STATE_SWAP, 0, Failure::WRONG_REPLY, "FAULT_1"},
+      {Bad::ERROR_SHIFT, 0, Failure::WRONG_DATA, "FAULT_1"},
   });
   // A cap carried on LAUNCH_START only: the launch step of the first fault.
   ScriptedLoaderd loaderd;

@@ -54,7 +54,7 @@ enum class LoaderError : std::uint8_t {
   UNKNOWN_REQUEST = 10,
   CLEANUP_FAULT = 11,     // an injected materialization fault, cleaned up
 };
-inline constexpr std::uint8_t kLastLoaderError = 11;
+inline constexpr std::uint8_t kLastLoaderError = 11;  // 12..255: reserved
 
 // How a launched program is bridged into the system. Static ELFs with no
 // interpreter are the only kind loaderd has at bootstrap.
@@ -318,10 +318,12 @@ constexpr abi::Message encode(const StateReply& r) {
   return m;
 }
 
-// Refuses a label other than 0, a carried cap, an unknown state, an unknown
-// error, a pid over 32 bits, and a non-zero word the state does not use. A
-// well-formed reply may still be wrong for its request (a pid on a failure,
-// another exit code): that is the caller's judgement.
+// Refuses a label other than 0, a carried cap, an unknown state, an error
+// of 0 or over 8 bits, a pid over 32 bits, and a non-zero word the state
+// does not use. A well-formed reply may still be wrong for its request (a
+// pid on a failure, another exit code, an error the caller did not expect,
+// one of the reserved numbers above kLastLoaderError included): that is the
+// caller's judgement.
 constexpr Result<StateReply> decode_state_reply(const abi::Message& m) {
   if (m.label != abi::kReplyOk) return detail::bad_word(kLabelWord);
   if (m.cap != abi::kNoSlot) return detail::bad_word(kCapWord);
@@ -338,7 +340,7 @@ constexpr Result<StateReply> decode_state_reply(const abi::Message& m) {
     if (m.words[i] != 0) return detail::bad_word(i);
   }
   if (r.state == State::FAILED) {
-    if (m.words[1] == 0 || m.words[1] > kLastLoaderError) return detail::bad_word(1);
+    if (m.words[1] == 0 || m.words[1] > 0xFFU) return detail::bad_word(1);
     if (m.words[2] > 0xFFU) return detail::bad_word(2);
     if (m.words[3] > 0xFFFF'FFFFU) return detail::bad_word(3);
     r.error = static_cast<LoaderError>(m.words[1]);

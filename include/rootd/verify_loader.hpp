@@ -15,7 +15,9 @@
 //   - the state is right but a field is not (another error, another exit
 //     code, a pid on a failure, a pid that changed, a capability count above
 //     0): WRONG_DATA;
-//   - RUNNING after kStatusPollBudget polls: BUDGET.
+//   - RUNNING is "not yet" for LAUNCH_START and LAUNCH_STATUS (asked again),
+//     except for a request already seen EXITED; RUNNING after
+//     kStatusPollBudget polls: BUDGET.
 // Every failure names loaderd; MISSING when the config has none.
 #pragma once
 
@@ -112,11 +114,9 @@ class Script {
       if (!open_) {
         open_ = true;
         chunk_ = 0;
+        polls_ = 0;
         sent_ = first_op(r.what);
-        if (r.what == Do::LAUNCH || r.what == Do::START) {
-          polls_ = 0;
-          pid_ = 0;
-        }
+        if (r.what == Do::LAUNCH || r.what == Do::START) pid_ = 0;
       }
       if (sent_ != 0) return call(svc, step_of(r), message(r));
       open_ = false;
@@ -173,6 +173,19 @@ class Script {
       sent_ = op_byte(loader::Op::LAUNCH_START);
       return nullptr;
     }
+    if (s.state == loader::State::RUNNING && r.want == Want::EXIT) {
+      if (pid_ != 0 && s.pid != pid_) return &kWrongData;
+      pid_ = s.pid;
+    }
+    if (s.state == loader::State::RUNNING && r.want != Want::FINAL &&
+        (op == loader::Op::LAUNCH_START || op == loader::Op::LAUNCH_STATUS)) {
+      // "Not yet": asked again, within the budget. Only a request seen
+      // EXITED may not answer RUNNING any more (FINAL).
+      if (polls_ == loader::kStatusPollBudget) return &kBudget;
+      ++polls_;
+      sent_ = op_byte(loader::Op::LAUNCH_STATUS);
+      return nullptr;
+    }
     switch (r.want) {
       case Want::ACCEPT:
         if (s.state != loader::State::ACCEPTED) return &kWrongReply;
@@ -187,14 +200,6 @@ class Script {
       case Want::EXIT:
       case Want::FINAL:
         break;
-    }
-    if (s.state == loader::State::RUNNING && r.want == Want::EXIT) {
-      if (s.pid == 0 || (pid_ != 0 && s.pid != pid_)) return &kWrongData;
-      pid_ = s.pid;
-      if (polls_ == loader::kStatusPollBudget) return &kBudget;
-      ++polls_;
-      sent_ = op_byte(loader::Op::LAUNCH_STATUS);
-      return nullptr;
     }
     if (s.state != loader::State::EXITED) return &kWrongReply;
     if (s.pid == 0 || (pid_ != 0 && s.pid != pid_) || (r.want == Want::FINAL && pid_ == 0)) return &kWrongData;
@@ -225,12 +230,13 @@ constexpr Row inspect(const char* names, std::uint32_t id) { return Row{names, i
 constexpr Row only_proof(const char* names) { return Row{names, 0, Do::PROOF, 0, Want::ACCEPT, 0}; }
 
 // Request ids: one range per verifier, so that all four can run against one
-// loaderd (phase4-loader-closure).
+// loaderd (phase4-loader-closure), and a fresh id for every LAUNCH_PATH, so
+// that no refusal can come from an id in use instead of the path.
 inline constexpr Row kContract[] = {
-    {"PATH_RELATIVE\0", 0x101, Do::PATH, RELATIVE, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"PATH_DOT_DOT\0", 0x101, Do::PATH, DOT_DOT, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"PATH_41_BYTES\0LOADER_PATH_ONLY", 0x101, Do::PATH, LONG_41, Want::FAIL, err(LoaderError::MALFORMED)},
-    {"STATUS_UNKNOWN\0", 0x101, Do::STATUS, 0, Want::FAIL, err(LoaderError::UNKNOWN_REQUEST)},
+    {"PATH_RELATIVE\0", 0x104, Do::PATH, RELATIVE, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"PATH_DOT_DOT\0", 0x105, Do::PATH, DOT_DOT, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"PATH_41_BYTES\0LOADER_PATH_ONLY", 0x106, Do::PATH, LONG_41, Want::FAIL, err(LoaderError::MALFORMED)},
+    {"STATUS_UNKNOWN\0", 0x1FF, Do::STATUS, 0, Want::FAIL, err(LoaderError::UNKNOWN_REQUEST)},
     {"PATH_OK\0", 0x102, Do::PATH, OK, Want::ACCEPT, 0},
     {"STATUS_ACCEPTED\0", 0x102, Do::STATUS, 0, Want::ACCEPT, 0},
     {"ARGV_256\0", 0x102, Do::ARGS, 0, Want::ACCEPT, 0},
