@@ -56,6 +56,7 @@
 #include "rootd/verifiers.hpp"
 #include "rootd/verify.hpp"
 #include "rootd/verify_console.hpp"
+#include "rootd/verify_loader.hpp"
 #include "rootd/verify_storage.hpp"
 #include "rootd/vfs_protocol.hpp"
 
@@ -82,6 +83,10 @@ extern "C" [[noreturn]] void header_check_main(const char* p, std::size_t n) {
   auto c = rootd::bcfg::parse(bytes);
   sink = sink + static_cast<std::uint32_t>(c.error().reason);
   sink = sink + static_cast<std::uint32_t>(rootd::reason_name(rootd::Reason::INTERNAL_STATE).size());
+  rootd::abi::Message message{};
+  message.label = n;
+  message.words[0] = static_cast<std::uint64_t>(n) << 32;
+  sink = sink + static_cast<std::uint32_t>(rootd::loader::decode_launch_path(message).error().offset);
 
   rootd::handoff::Builder builder(g_scratch);
   builder.module({rootd::handoff::kMagic, n, n, 1});
@@ -98,6 +103,11 @@ extern "C" [[noreturn]] void header_check_main(const char* p, std::size_t n) {
     rootd::bcfg::DecodeStorage storage;
     storage.services = services;
     sink = sink + static_cast<std::uint32_t>(rootd::bcfg::decode(*c, storage).error().reason);
+    static rootd::ServiceRoles roles;
+    rootd::resolve_roles(*c, roles);
+    rootd::verify::LoaderContract verifier;
+    const rootd::verify::Step step = verifier.next(rootd::verify::Context{*c, roles}, nullptr);
+    sink = sink + static_cast<std::uint32_t>(step.name.size() + step.message.words[0]);
   }
   rootd::abi::Message m{n, 0, {n, n, n, n, n, n}};
   sink = sink + rootd::console::decode_chunk(m).refused + rootd::input::decode_event(m).refused;
