@@ -26,7 +26,7 @@ exe=$(find "$work/moved" -type f -name erix-boot -path '*/bin/*')
 [ -n "$exe" ] || { echo "FAIL: no bin/erix-boot installed"; exit 1; }
 prefix=$(dirname "$(dirname "$exe")")
 
-for image in rootd rootd-runtime-release rootd-integration; do
+for image in rootd rootd-runtime-release rootd-integration loader-ok loader-alt; do
   [ -f "$prefix/libexec/erix-rootd/$image" ] || fail "libexec/erix-rootd/$image is not installed"
 done
 [ -f "$prefix/share/erix-rootd/examples/runtime.toml" ] || fail "share/erix-rootd/examples/runtime.toml is not installed"

@@ -313,7 +313,8 @@ TEST_CASE("every fault point on every service fails closed with its DETAIL, no l
           // It exits without completing where rootd waits (process control).
           case sim::FaultPoint::root_completion: expected = Reason::BOOT_SERVICE_EXITED; break;
           case sim::FaultPoint::no_completion: expected = Reason::BOOT_SERVICE_EXITED; break;
-          case sim::FaultPoint::wrong_reply:  // skipped above
+          // Skipped above: only a verifier notices them.
+          case sim::FaultPoint::wrong_reply:
           case sim::FaultPoint::wrong_data:
           case sim::FaultPoint::extra_cap:
           case sim::FaultPoint::slow: break;

@@ -73,7 +73,9 @@ std::optional<ToolLayout> find_layout(const std::string& exe, const InstallDirs&
     for (std::string line; std::getline(file, line);) {
       if (line.starts_with("images=")) layout.images = line.substr(7);
       if (line.starts_with("examples=")) layout.examples = line.substr(9);
+      if (line.starts_with("fixtures=")) layout.fixtures = line.substr(9);
     }
+    if (layout.fixtures.empty()) layout.fixtures = layout.images;
     if (!layout.images.empty() && !layout.examples.empty()) return layout;
     return std::nullopt;
   }
@@ -85,7 +87,7 @@ std::optional<ToolLayout> find_layout(const std::string& exe, const InstallDirs&
   auto under_prefix = [&](std::string_view dir) {
     return dir.starts_with('/') ? std::string(dir) : prefix + "/" + std::string(dir);
   };
-  ToolLayout layout{under_prefix(dirs.images), under_prefix(dirs.examples)};
+  ToolLayout layout{under_prefix(dirs.images), under_prefix(dirs.examples), under_prefix(dirs.images)};
   if (!is_directory(layout.images)) return std::nullopt;
   return layout;
 }

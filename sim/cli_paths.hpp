@@ -25,11 +25,13 @@ std::optional<std::string> input_problem(const std::string& path, std::string_vi
 std::optional<std::string> output_problem(const std::string& path, std::string_view what);
 
 // Where the tool's companions are: the directory holding the rootd images
-// (rootd, rootd-runtime-release, rootd-integration) and the one holding the
-// example configs.
+// (rootd, rootd-runtime-release, rootd-integration), the one holding the
+// example configs, and the one holding the loader fixtures (loader-ok,
+// loader-alt; installed beside the images).
 struct ToolLayout {
   std::string images;
   std::string examples;
+  std::string fixtures;
 };
 
 // Install directories as meson's options give them: relative to the
@@ -41,9 +43,10 @@ struct InstallDirs {
 };
 
 // The layout of the executable at `exe`: in a build tree, the file
-// `<exe>.layout` beside it names both directories ("images=DIR" and
-// "examples=DIR" lines); installed as PREFIX/<bindir>/<name>, they are
-// PREFIX/<images> and PREFIX/<examples>. Nothing when neither applies.
+// `<exe>.layout` beside it names the directories ("images=DIR",
+// "examples=DIR" and "fixtures=DIR" lines; fixtures defaults to images);
+// installed as PREFIX/<bindir>/<name>, they are PREFIX/<images>,
+// PREFIX/<examples> and PREFIX/<images>. Nothing when neither applies.
 std::optional<ToolLayout> find_layout(const std::string& exe, const InstallDirs& dirs);
 
 // The running executable's path (/proc/self/exe), or nothing.

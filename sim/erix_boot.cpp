@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,7 @@
 #include "elf_image.hpp"
 #include "kernel_model.hpp"
 #include "ledger.hpp"
+#include "loader_fixtures.hpp"
 #include "ptrace_runner.hpp"
 #include "rootd/abi.hpp"
 #include "rootd/status.hpp"
@@ -399,6 +401,8 @@ sim::Expected<std::uint64_t, std::string> serve(sim::PtraceRunner& runner, sim::
       model.park();
       parked = true;
       return std::uint64_t{0};
+    case abi::Syscall::EXIT:
+      return sim::unexpected(fmt::format("rootd made the service exit call (code {}) at rip {:#x}", a[0], stop.rip));
   }
   return sim::unexpected(fmt::format("unknown system call number {} at rip {:#x}", stop.number, stop.rip));
 }
@@ -520,6 +524,19 @@ int run(const Options& o) {
     }
     if (!note.empty()) fmt::print(stderr, "erix-boot: blockd serves {} without a GPT: {}\n", *o.disk, note);
     services.storage().set_disk(std::move(*disk));
+  }
+  // loaderd's namespace holds the loader fixtures (docs/erix-boot.md).
+  if (auto* loader = services.protocol<sim::LoaderService>(); loader != nullptr && layout) {
+    auto fixtures = sim::load_loader_fixtures(layout->fixtures);
+    const bool has_loaderd = std::any_of(config->services.begin(), config->services.end(),
+                                         [](const sim::ServiceSpec& s) { return s.role == "loaderd"; });
+    if (fixtures) {
+      auto sources = std::make_shared<sim::MemorySources>();
+      sim::seed_fixtures(*sources, *fixtures);
+      loader->set_sources(std::move(sources));
+    } else if (has_loaderd) {
+      fmt::print(stderr, "erix-boot: loaderd has no fixtures: {}\n", fixtures.error());
+    }
   }
   auto root_slot = model.boot_rootd(system->layout);
   if (!root_slot) {

@@ -55,6 +55,7 @@ std::string_view launcher_name(Launcher launcher) {
     case Launcher::procd: return "procd";
     case Launcher::probe: return "probe";
     case Launcher::deviced: return "deviced";
+    case Launcher::loader: return "loader";
   }
   return "?";
 }
@@ -759,6 +760,10 @@ void KernelModel::post_to_root(const abi::Message& message) {
 void KernelModel::post_event(abi::Event event, Pid pid, std::uint64_t value) {
   const abi::Message m = protocol::encode(protocol::ProcessEvent{event, pid, value});
   const Process* p = process(pid);
+  if (p != nullptr && p->launcher == Launcher::loader) {
+    launcher_events_.push_back(RootDelivery{now_, m});
+    return;
+  }
   if (p == nullptr || p->launcher != Launcher::probe) {
     post_to_root(m);
     return;
@@ -795,6 +800,27 @@ Pid KernelModel::create_process(const Admitted& who, const Admission& how, Objec
   const Pid pid = p.pid;
   processes_.emplace(pid, std::move(p));
   return pid;
+}
+
+ObjectId KernelModel::create_frame(std::uint64_t size) {
+  const ObjectId id = new_object();
+  FrameObject f;
+  f.id = id;
+  f.size = size;
+  frames_.emplace(id, f);
+  return id;
+}
+
+void KernelModel::destroy_process(Pid pid) {
+  Process& p = processes_.at(pid);
+  if (p.state == ProcessState::destroyed) return;
+  std::vector<std::uint32_t> slots;
+  for (const auto& [slot, cap] : p.cspace) slots.push_back(slot);
+  for (std::uint32_t slot : slots) remove(pid, slot);
+  held_.erase(pid);
+  if (p.live()) p.ended_at = now_;
+  p.state = ProcessState::destroyed;
+  p.destroyed_at = now_;
 }
 
 void KernelModel::start_process(Pid pid) {
@@ -881,7 +907,8 @@ Audit KernelModel::audit() const {
         }
       }
     }
-    if (pid == kRootdPid) continue;
+    // A program loaderd launched is its launcher's to reap, not rootd's.
+    if (pid == kRootdPid || p.launcher == Launcher::loader) continue;
     if (p.started_at.has_value()) a.started_not_destroyed.push_back(pid);
     if (p.state == ProcessState::stopped || p.state == ProcessState::exited) a.dead_not_destroyed.push_back(pid);
     if (p.state == ProcessState::staged) a.never_started.push_back(pid);

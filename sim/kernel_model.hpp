@@ -99,7 +99,10 @@ std::string_view process_state_name(ProcessState state);
 
 // Who created a process: decides which rules apply to it and which service
 // behaviour the simulated services give it.
-enum class Launcher : std::uint8_t { boot, kernel_control, procd, probe, deviced };
+// `loader`: made by procd on loaderd's behalf, for a program loaderd launched
+// by path (sim/loader_service.hpp); its events go to that launcher, never to
+// rootd, and it is not rootd's to destroy.
+enum class Launcher : std::uint8_t { boot, kernel_control, procd, probe, deviced, loader };
 std::string_view launcher_name(Launcher launcher);
 
 struct Process {
@@ -333,6 +336,21 @@ class KernelModel {
   void add_report(Pid pid, std::string text);
   // A process deletes the cap in one of its own slots (no-op when empty).
   void drop_cap(Pid pid, std::uint32_t slot) { remove(pid, slot); }
+  // A simulated process puts `cap` into a cspace it may write (its own, or a
+  // child's it made); an occupied slot is replaced.
+  void give_cap(Pid pid, std::uint32_t slot, const Cap& cap) {
+    remove(pid, slot);
+    install(pid, slot, cap);
+  }
+  // A frame a simulated process made for itself (loaderd's copy of an
+  // executable it read); not a boot module.
+  ObjectId create_frame(std::uint64_t size);
+  // A simulated launcher ends a process it made (any state but destroyed):
+  // every cap in it goes, no event is delivered.
+  void destroy_process(Pid pid);
+  // Events of Launcher::loader processes, delivered to their launcher in
+  // order (they never reach rootd's root endpoint).
+  const std::vector<RootDelivery>& launcher_events() const { return launcher_events_; }
 
   // ---- queries -------------------------------------------------------------
   const Process* process(Pid pid) const;
@@ -434,6 +452,7 @@ class KernelModel {
   // Events on the dedicated process-control endpoint for rootd's WAIT there:
   // a probe's (its completion and lifecycle).
   std::deque<RootDelivery> process_queue_;
+  std::vector<RootDelivery> launcher_events_;
   std::vector<ReportLine> reports_;
 
   std::vector<CallError> errors_;

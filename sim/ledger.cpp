@@ -5,6 +5,7 @@
 #include <map>
 #include <string_view>
 
+#include "loader_service.hpp"
 #include "rootd/authority.hpp"
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
@@ -335,10 +336,27 @@ Ledger build_ledger(const KernelModel& model, const LedgerInputs& in) {
   for (const auto& [pid, p] : model.processes()) {
     if (p.state == ProcessState::destroyed) continue;
     LedgerProcess lp{pid, p.name, p.role, std::string(process_state_name(p.state)), {}, std::nullopt, {}};
+    const bool launched = p.launcher == Launcher::loader;
     for (const auto& [slot, cap] : p.cspace) {
-      lp.caps.push_back(pid == kRootdPid ? explain_rootd(model, slot, cap, in.handoff_refused) : rules.explain(p, slot, cap));
+      if (launched) {
+        lp.caps.push_back(LedgerCap{slot, cap, object_text(model, cap), std::nullopt,
+                                    "a program loaderd launched holds nothing"});
+      } else if (p.role == "loaderd" && is_loader_scratch_slot(slot)) {
+        lp.caps.push_back(LedgerCap{slot, cap, object_text(model, cap), std::nullopt,
+                                    "loaderd's scratch, left after its request ended"});
+      } else {
+        lp.caps.push_back(pid == kRootdPid ? explain_rootd(model, slot, cap, in.handoff_refused)
+                                           : rules.explain(p, slot, cap));
+      }
     }
-    if (pid != kRootdPid) {
+    if (launched) {
+      // procd keeps it, ended, for its launcher's STATUS and INSPECT: not
+      // rootd's to destroy. It must have run to its end.
+      lp.note = fmt::format("launched by loaderd (procd pid {}): holds nothing", p.parent);
+      if (p.state == ProcessState::staged || p.state == ProcessState::running) {
+        lp.leak = "launched by loaderd and never run to its end";
+      }
+    } else if (pid != kRootdPid) {
       if (p.state == ProcessState::staged) {
         lp.leak = "created and never started";
       } else if (p.state == ProcessState::stopped || p.state == ProcessState::exited) {

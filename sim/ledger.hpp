@@ -15,6 +15,12 @@
 //             boot image frame, a peer's endpoint wired by `peers` or a
 //             storage provider row, or (a launcher) the image frame of a
 //             service of a role it launches, carried in the launch CALL.
+//   loaderd  its scratch slots (sim/loader_service.hpp) are empty once each
+//             request ended: a cap left there is a leak.
+//   a program loaderd launched (Launcher::loader)  holds nothing: any cap
+//             in it is a leak. procd keeps it ended for its launcher, so
+//             being ended and not destroyed is not; still staged or running
+//             at the end is.
 // Processes leak too: a child created and never started, ended and never
 // destroyed, or, after a failed boot, started and still not destroyed
 // unless the terminal reason names it (ERIX_ROOTD:DETAIL:<reason>:<name>).

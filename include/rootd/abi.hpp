@@ -25,6 +25,7 @@ enum class Syscall : std::uint64_t {
   CAP = 5,     // rdi = CapOp, rsi = source slot, rdx = destination space slot,
                //   r10 = destination slot, r8 = rights
   PARK = 6,    // never returns: rootd's last call
+  EXIT = 7,    // rdi = exit code: services end their process with it; rootd never calls it
 };
 
 enum class KernelError : std::uint64_t {
