@@ -21,6 +21,7 @@
 
 #include "boot_run.hpp"
 #include "driver.hpp"
+#include "erix_boot_cli.hpp"
 #include "kernel_model.hpp"
 #include "ledger.hpp"
 #include "policy_fixtures.hpp"
@@ -356,11 +357,7 @@ peers = ["memd", "procd"]
 
 namespace {
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& s) { return erix::test::shell_quote(s); }
 
 // erix-bcfg plan's output for an example config; the tool must succeed.
 std::string plan_of(const std::string& config) {
@@ -377,20 +374,9 @@ std::string plan_of(const std::string& config) {
 }
 
 std::vector<std::string> erix_boot(const std::string& args, int& exit_code) {
-  const char* tool = std::getenv("ERIX_BOOT");
-  REQUIRE(tool != nullptr);
-  const std::string command = quote(tool) + " " + args + " 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::vector<std::string> lines;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
+  erix::test::CliRun run = erix::test::run_erix_boot(args);
+  exit_code = run.code;
+  return std::move(run.lines);
 }
 
 bool has(const std::vector<std::string>& lines, std::string_view line) {

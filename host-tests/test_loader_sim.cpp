@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "boot_run.hpp"
+#include "loader_world.hpp"
 #include "driver.hpp"
 #include "elf_image.hpp"
 #include "ledger.hpp"
@@ -31,31 +32,9 @@ using wire::State;
 
 namespace {
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  REQUIRE(v != nullptr);
-  return v;
-}
-
-std::vector<char> file_bytes(const std::string& path) {
-  auto image = sim::ElfImage::load_file(path);
-  REQUIRE(image);
-  const rootd::Bytes b = image->file();
-  return std::vector<char>(b.begin(), b.end());
-}
-
 rootd::Bytes view(const std::vector<char>& b) { return rootd::Bytes(b.data(), b.size()); }
 
-const std::vector<sim::LoaderFixture>& fixtures() {
-  static const std::vector<sim::LoaderFixture> made = [] {
-    const std::vector<char> ok = file_bytes(env("ERIX_LOADER_OK"));
-    const std::vector<char> alt = file_bytes(env("ERIX_LOADER_ALT"));
-    auto f = sim::make_loader_fixtures(view(ok), view(alt));
-    REQUIRE(f);
-    return *f;
-  }();
-  return made;
-}
+const std::vector<sim::LoaderFixture>& fixtures() { return erix::test::loader_fixtures(); }
 
 const sim::LoaderFixture& fixture(const std::string& name) {
   for (const sim::LoaderFixture& f : fixtures()) {
@@ -67,50 +46,9 @@ const sim::LoaderFixture& fixture(const std::string& name) {
 
 // ---- the booted world --------------------------------------------------------
 
-struct World {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
-  sim::SystemConfig config;
-  sim::LoaderService* loader = nullptr;
-  std::shared_ptr<sim::MemorySources> sources = std::make_shared<sim::MemorySources>();
-  sim::Pid loaderd = sim::kNoPid;
-  sim::ObjectId endpoint = 0;
-
-  abi::Message call(const abi::Message& m, std::optional<sim::Cap>* cap = nullptr) {
-    sim::CallReply r = services->on_call(loaderd, endpoint, m, std::nullopt);
-    if (cap != nullptr) *cap = r.cap;
-    return r.message;
-  }
-};
-
+using World = erix::test::LoaderWorld;
 std::unique_ptr<World> boot(std::optional<sim::FaultPoint> loaderd_fault = std::nullopt) {
-  auto w = std::make_unique<World>();
-  auto cfg = sim::load_system_config(env("ROOTD_SOURCE_ROOT") + "/examples/phase4-loader-closure.toml");
-  REQUIRE(cfg);
-  w->config = *cfg;
-  auto image = sim::build_system_image(w->config);
-  REQUIRE(image);
-  w->services = std::make_unique<sim::Services>(*w->model);
-  for (const auto& s : w->config.services) REQUIRE(w->services->add(s));
-  if (loaderd_fault) REQUIRE(w->services->set_fault("loaderd", *loaderd_fault));
-  auto root = w->model->boot_rootd(image->layout);
-  REQUIRE(root);
-  sim::ModelDriver driver(*w->model);
-  const sim::EngineRun run = sim::run_engine<rootd::boot::RuntimeVariant>(
-      rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
-  REQUIRE(run.status == rootd::Status::READY);
-  w->loader = w->services->protocol<sim::LoaderService>();
-  REQUIRE(w->loader != nullptr);
-  sim::seed_fixtures(*w->sources, fixtures());
-  w->loader->set_sources(w->sources);
-  const sim::ServiceRecord* rec = w->services->find("loaderd");
-  REQUIRE(rec != nullptr);
-  REQUIRE(rec->answer == sim::Answer::ready);
-  w->loaderd = rec->pid;
-  const sim::Cap* ep = w->model->process(rec->pid)->cap_at(abi::kServiceEndpointLocalSlot);
-  REQUIRE(ep != nullptr);
-  w->endpoint = ep->object;
-  return w;
+  return erix::test::boot_loader_world(loaderd_fault);
 }
 
 // ---- messages, built from the documented layout (not the service's code) ------

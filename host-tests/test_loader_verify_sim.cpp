@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "boot_run.hpp"
+#include "loader_world.hpp"
 #include "driver.hpp"
 #include "elf_image.hpp"
 #include "ledger.hpp"
@@ -33,39 +34,9 @@ using verify::Failure;
 
 namespace {
 
-std::string env(const char* name) {
-  const char* v = std::getenv(name);
-  REQUIRE(v != nullptr);
-  return v;
-}
-
-std::vector<char> file_bytes(const std::string& path) {
-  auto image = sim::ElfImage::load_file(path);
-  REQUIRE(image);
-  const rootd::Bytes b = image->file();
-  return std::vector<char>(b.begin(), b.end());
-}
-
-const std::vector<sim::LoaderFixture>& fixtures() {
-  static const std::vector<sim::LoaderFixture> made = [] {
-    const std::vector<char> ok = file_bytes(env("ERIX_LOADER_OK"));
-    const std::vector<char> alt = file_bytes(env("ERIX_LOADER_ALT"));
-    auto f = sim::make_loader_fixtures(rootd::Bytes(ok.data(), ok.size()), rootd::Bytes(alt.data(), alt.size()));
-    REQUIRE(f);
-    return *f;
-  }();
-  return made;
-}
-
 // phase4-loader-closure booted READY by the engine, the fixtures seeded into
 // loaderd's sources.
-struct World {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
-  sim::SystemConfig config;
-  std::shared_ptr<sim::MemorySources> sources = std::make_shared<sim::MemorySources>();
-  sim::Pid loaderd = sim::kNoPid;
-  sim::ObjectId endpoint = 0;
+struct World : erix::test::LoaderWorld {
   std::optional<rootd::bcfg::View> view;
   rootd::ServiceRoles roles{};
 
@@ -84,31 +55,7 @@ struct World {
 };
 
 std::unique_ptr<World> boot(std::optional<sim::FaultPoint> loaderd_fault = std::nullopt) {
-  auto w = std::make_unique<World>();
-  auto cfg = sim::load_system_config(env("ROOTD_SOURCE_ROOT") + "/examples/phase4-loader-closure.toml");
-  REQUIRE(cfg);
-  w->config = *cfg;
-  auto image = sim::build_system_image(w->config);
-  REQUIRE(image);
-  w->services = std::make_unique<sim::Services>(*w->model);
-  for (const auto& s : w->config.services) REQUIRE(w->services->add(s));
-  if (loaderd_fault) REQUIRE(w->services->set_fault("loaderd", *loaderd_fault));
-  auto root = w->model->boot_rootd(image->layout);
-  REQUIRE(root);
-  sim::ModelDriver driver(*w->model);
-  const sim::EngineRun run = sim::run_engine<rootd::boot::RuntimeVariant>(
-      rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
-  REQUIRE(run.status == rootd::Status::READY);
-  auto* loader = w->services->protocol<sim::LoaderService>();
-  REQUIRE(loader != nullptr);
-  sim::seed_fixtures(*w->sources, fixtures());
-  loader->set_sources(w->sources);
-  const sim::ServiceRecord* rec = w->services->find("loaderd");
-  REQUIRE(rec != nullptr);
-  w->loaderd = rec->pid;
-  const sim::Cap* ep = w->model->process(rec->pid)->cap_at(abi::kServiceEndpointLocalSlot);
-  REQUIRE(ep != nullptr);
-  w->endpoint = ep->object;
+  auto w = erix::test::boot_loader_world<World>(loaderd_fault);
   auto parsed = rootd::bcfg::parse(rootd::Bytes(w->config.blob.data(), w->config.blob.size()));
   REQUIRE(parsed);
   w->view = *parsed;

@@ -11,28 +11,18 @@
 // The expected proof lists are the ones docs/vfsd-protocol.md,
 // docs/loaderd-protocol.md, docs/fbcond-protocol.md and
 // docs/inputd-protocol.md document for each verifier.
-#include <sys/wait.h>
-
 #include <catch2/catch.hpp>
-#include <cstdio>
 #include <cstdlib>
 #include <map>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "erix_boot_cli.hpp"
+
 namespace {
 
-struct Run {
-  int code = -1;
-  std::vector<std::string> lines;
-};
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using Run = erix::test::CliRun;
+std::string quote(const std::string& s) { return erix::test::shell_quote(s); }
 
 std::string example(const std::string& name) {
   const char* root = std::getenv("ROOTD_SOURCE_ROOT");
@@ -40,21 +30,7 @@ std::string example(const std::string& name) {
   return std::string(root) + "/examples/" + name;
 }
 
-Run erix_boot(const std::string& args) {
-  const char* tool = std::getenv("ERIX_BOOT");
-  REQUIRE(tool != nullptr);
-  FILE* pipe = ::popen((quote(tool) + " " + args + " 2>/dev/null").c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  Run run;
-  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line);) run.lines.push_back(line);
-  return run;
-}
+Run erix_boot(const std::string& args) { return erix::test::run_erix_boot(args); }
 
 std::string image(const char* variable) {
   const char* path = std::getenv(variable);
