@@ -81,7 +81,7 @@ std::unique_ptr<W> boot_loader_world(std::optional<sim::FaultPoint> loaderd_faul
   const sim::EngineRun run = sim::run_engine<rootd::boot::RuntimeVariant>(
       rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
   REQUIRE(run.status == rootd::Status::READY);
-  w->loader = w->services->protocol<sim::LoaderService>();
+  w->loader = w->services->template protocol<sim::LoaderService>();
   REQUIRE(w->loader != nullptr);
   sim::seed_fixtures(*w->sources, loader_fixtures());
   w->loader->set_sources(w->sources);
