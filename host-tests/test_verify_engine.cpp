@@ -454,40 +454,45 @@ TEST_CASE("verify: images without verifiers run none; the engine's default suite
   CHECK(with_script->log == plain->log);
   CHECK(with_script->verifier_calls.empty());
   for (const auto& l : with_script->run.lines) CHECK(l.rfind("ERIX_ROOTD:PROOF:", 0) != 0);
-  // The default suite has no verifier built yet: an integration boot proves
-  // nothing and acts as one without a VERIFY phase would (no call into the
-  // scratch slot).
+  // The default suite is the real one: an integration boot calls the
+  // services. This world seeds no loader fixtures, so loaderd finds nothing
+  // to launch and the loader contract fails closed, as a verifier failure
+  // (test_proofs boots the same config under erix-boot, fixtures seeded, to
+  // READY).
   const auto integration = boot<Integration, verify::Suite>("phase4-loader-contract.toml");
-  CHECK(integration->run.status == Status::READY);
-  CHECK(integration->verifier_calls.empty());
+  CHECK_FALSE(integration->verifier_calls.empty());
+  CHECK(integration->run.status == Status::SERVICE_BOOTSTRAP_FAILED);
+  CHECK(std::string(rootd::reason_name(integration->run.reason)).rfind("VERIFY_", 0) == 0);
+  CHECK(integration->run.failed_service == "loaderd");
 }
 
-TEST_CASE("verify: the placeholder suite fails closed for any verifier it lacks") {
-  verify::Suite suite;
-  const auto cfg = sim::load_system_config(source_root() + "/examples/phase4-loader-contract.toml");
-  REQUIRE(cfg);
-  const auto c = rootd::bcfg::parse(rootd::Bytes(cfg->blob.data(), cfg->blob.size()));
+// The foundation alone: no vfsd, loaderd, fbcond or inputd to verify.
+inline constexpr fixtures::ServiceDesc kFoundation[] = {
+    {"memd", "memd", "memd"}, {"vspaced", "vspaced", "vspaced"}, {"pagerd", "pagerd", "pagerd"},
+    {"procd", "procd", "procd"}};
+constexpr auto kFoundationConfig = fixtures::compile(rootd::bcfg::ConfigDesc{"none", kFoundation, {}, {}});
+
+TEST_CASE("verify: the suite holds every verifier, and each fails closed on a config without its service") {
+  CHECK(verify::Suite::kBuilt.bits == (1U << verify::kVerifierCount) - 1);
+  const auto c = rootd::bcfg::parse(kFoundationConfig.view());
   REQUIRE(c.ok());
   rootd::ServiceRoles roles;
   rootd::resolve_roles(c.value(), roles);
   const verify::Context ctx{c.value(), roles};
+  verify::Suite suite;
   for (std::size_t v = 0; v < verify::kVerifierCount; ++v) {
     const auto id = static_cast<verify::VerifierId>(v);
+    INFO(verify::verifier_name(id));
     suite.begin(id);
     const verify::Step s = suite.next(id, ctx, nullptr);
     CHECK(s.kind == verify::StepKind::FAIL);
     CHECK(s.failure == verify::Failure::MISSING);
-    CHECK(s.name == "NOT_BUILT");
   }
 }
 
 // The same, in a constant expression: the suite, the selection and the
 // failure's reason are all constexpr.
-inline constexpr fixtures::ServiceDesc kFoundation[] = {
-    {"memd", "memd", "memd"}, {"vspaced", "vspaced", "vspaced"}, {"pagerd", "pagerd", "pagerd"},
-    {"procd", "procd", "procd"}};
-constexpr auto kFoundationConfig = fixtures::compile(rootd::bcfg::ConfigDesc{"none", kFoundation, {}, {}});
-constexpr bool placeholder_fails_closed_at_compile_time() {
+constexpr bool missing_service_fails_closed_at_compile_time() {
   const auto cfg = rootd::bcfg::parse(kFoundationConfig.view());
   if (!cfg.ok()) return false;
   rootd::ServiceRoles roles;
@@ -499,7 +504,7 @@ constexpr bool placeholder_fails_closed_at_compile_time() {
          rootd::boot::verify_reason(s.failure) == Reason::VERIFY_MISSING &&
          verify::select_verifiers(cfg.value()).empty();
 }
-static_assert(placeholder_fails_closed_at_compile_time());
+static_assert(missing_service_fails_closed_at_compile_time());
 
 TEST_CASE("verify: reason names of the VERIFY block") {
   CHECK(rootd::reason_name(Reason::VERIFY_CALL_FAILED) == "VERIFY_CALL_FAILED");
