@@ -66,10 +66,6 @@ struct Outcome {
   std::uint64_t exit_code = 0;
 };
 
-constexpr bool ends_with(std::string_view s, std::string_view tail) {
-  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
-}
-
 constexpr std::uint64_t op_label(Op o) { return static_cast<std::uint64_t>(o); }
 
 class ScriptedLoaderd {
