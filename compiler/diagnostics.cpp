@@ -44,36 +44,50 @@ std::string_view source_line(std::string_view source, std::uint32_t line) {
 }
 
 // One code point per shown column: what a line looks like on a terminal.
+// The text views either the source line or a string literal, so building
+// a window allocates nothing per glyph.
 struct Glyph {
-  std::string text;  // as printed; one column wide
+  std::string_view text;  // as printed; one column wide
   bool tab = false;
 };
 
+// How many code points `line` has, counting no further than `limit`: the
+// renderer only needs to know whether a line is longer than what it shows
+// and whether the caret is on it, so a 10 MB line is never walked to its end
+// unless the caret is there.
+std::size_t code_points_upto(std::string_view line, std::size_t limit) {
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < line.size() && count < limit; ++count) {
+    std::size_t n = utf8_length(static_cast<unsigned char>(line[i]));
+    if (i + n > line.size()) n = 1;
+    i += n;
+  }
+  return count;
+}
+
 // The glyphs of code points [first, last) of `line` (fewer when the line
-// is shorter); `count` receives how many code points the whole line has.
-// Only the window is materialised: a 10 MB line costs one pass, no more.
-std::vector<Glyph> glyphs_of(std::string_view line, std::size_t first, std::size_t last,
-                             std::size_t& count) {
+// is shorter); `more` tells whether code points follow the window.
+std::vector<Glyph> glyphs_of(std::string_view line, std::size_t first, std::size_t last, bool& more) {
   std::vector<Glyph> out;
-  count = 0;
-  for (std::size_t i = 0; i < line.size(); ++count) {
+  out.reserve(last - first);
+  std::size_t count = 0;
+  std::size_t i = 0;
+  for (; i < line.size() && count < last; ++count) {
     const auto u = static_cast<unsigned char>(line[i]);
     std::size_t n = utf8_length(u);
     if (i + n > line.size()) n = 1;
-    if (count >= first && count < last) {
-      Glyph g;
+    if (count >= first) {
       if (u == '\t') {
-        g.text = "\t";
-        g.tab = true;
+        out.push_back({"\t", true});
       } else if (u < 0x20 || u == 0x7F || (n == 1 && u >= 0x80)) {
-        g.text = "?";  // a control byte or a stray byte: shown, never sent to the terminal
+        out.push_back({"?", false});  // a control byte or a stray byte: shown, never sent to the terminal
       } else {
-        g.text = std::string(line.substr(i, n));
+        out.push_back({line.substr(i, n), false});
       }
-      out.push_back(std::move(g));
     }
     i += n;
   }
+  more = i < line.size();
   return out;
 }
 
@@ -92,7 +106,7 @@ std::size_t span_at(const std::vector<Glyph>& g, std::size_t at) {
     return g.size() - at;
   }
   std::size_t k = at;
-  auto word = [](const std::string& t) {
+  auto word = [](std::string_view t) {
     return t.size() == 1 && (std::isalnum(static_cast<unsigned char>(t[0])) || t[0] == '_' ||
                              t[0] == '-' || t[0] == '.');
   };
@@ -112,12 +126,14 @@ std::string render_diagnostic(std::string_view file, std::string_view source,
   std::string out = format_diagnostic(file, d) + "\n";
   const std::string_view line = source_line(source, d.pos.line);
   const std::size_t caret = d.pos.column - 1;
-  std::size_t count = 0;
-  glyphs_of(line, 0, 0, count);
+  // Counting stops past both the caret and one full window: enough to know
+  // whether the line is cut and whether the caret is on it.
+  const std::size_t count = code_points_upto(line, std::max(caret, kMaxShownLine) + 1);
   // A long line: a window with some context before the caret and as much
   // as fits after it.
   const std::size_t first = count > kMaxShownLine && caret > 30 ? caret - 30 : 0;
-  const std::vector<Glyph> shown = glyphs_of(line, first, first + kMaxShownLine, count);
+  bool more = false;
+  const std::vector<Glyph> shown = glyphs_of(line, first, first + kMaxShownLine, more);
   if (count != 0 && caret <= count && caret >= first) {
     const bool cut_front = first > 0;
     const std::size_t at = caret - first;
@@ -133,7 +149,7 @@ std::string render_diagnostic(std::string_view file, std::string_view source,
       text += shown[k].text;
       if (k < at) marks += shown[k].tab ? "\t" : " ";
     }
-    if (first + shown.size() < count) text += "...";
+    if (more) text += "...";
     marks += '^';
     marks += std::string(underline - 1, '~');
     out += gutter + text + "\n";
