@@ -8,11 +8,13 @@
 # printed (and kept in BUILD_DIR/long/summary.txt). Stops at the first
 # target that finds something. MAX_SECONDS=N in the environment also caps
 # each target's run at N seconds (libFuzzer's -max_total_time), for a
-# machine too busy to reach RUNS in the time there is.
+# machine too busy to reach RUNS in the time there is. JOBS=N runs libFuzzer
+# in fork mode with N worker processes (one per core), which shares RUNS
+# between them; fork mode reports no peak RSS.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,14p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   [ $# -lt 1 ] && exit 2 || exit 0
 fi
 build=$1
@@ -32,16 +34,23 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   status=0
   nice -n 19 "$here/run_fuzzer.sh" "$exe" "$here/corpus/$t" "$work" \
-    -runs="$runs" ${MAX_SECONDS:+-max_total_time=$MAX_SECONDS} -rss_limit_mb=2048 -timeout=10 -dict="$here/dict/${dicts[$t]}" \
+    -runs="$runs" ${MAX_SECONDS:+-max_total_time=$MAX_SECONDS} ${JOBS:+-fork=$JOBS} -rss_limit_mb=2048 -timeout=10 -dict="$here/dict/${dicts[$t]}" \
     >"$log" 2>&1 || status=$?
   secs=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
   rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
+  if [ -n "${JOBS:-}" ]; then
+    # Fork mode prints no final stats; its last progress line has the totals:
+    #   #EXECS: cov: C ft: F corp: N exec/s R oom/timeout/crash: O/T/X time: Ss ...
+    last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
+    execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
+    rate=$(( ${execs:-0} / (secs > 0 ? secs : 1) ))
+  fi
   files=$(find "$work/corpus" -type f | wc -l)
   bytes=$(du -sb "$work/corpus" | cut -f1)
   findings=$(find "$work/artifacts" -type f | wc -l)
-  line="$t commit=$commit runs_asked=$runs max_seconds=${MAX_SECONDS:-none} status=$status execs=${execs:-?} exec/s=${rate:-?} time=${secs}s corpus=${files}files/${bytes}B peak_rss=${rss:-?}MB findings=$findings"
+  line="$t commit=$commit runs_asked=$runs max_seconds=${MAX_SECONDS:-none} jobs=${JOBS:-1} status=$status execs=${execs:-?} exec/s=${rate:-?} time=${secs}s corpus=${files}files/${bytes}B peak_rss=${rss:-?}MB findings=$findings"
   echo "$line" | tee -a "$summary"
   if [ "$status" -ne 0 ] || [ "$findings" -ne 0 ]; then
     echo "long_run.sh: $t found something; see $log and $work/artifacts" >&2
