@@ -307,11 +307,11 @@ class Reader {
         if (read_string(v, "provider.name", p.name, p.name_pos)) check_name(p.name, p.name_pos, "provider name", rootd::Reason::BCFG_PROVIDER_NAME_INVALID);
       } else if (key == "service") {
         has_service = true;
-        read_string(v, "provider.service", p.service, p.service_pos);
+        p.service_given = read_string(v, "provider.service", p.service, p.service_pos);
       } else if (key == "block") {
-        read_string(v, "provider.block", p.block, p.block_pos);
+        p.block_given = read_string(v, "provider.block", p.block, p.block_pos);
       } else if (key == "key") {
-        read_string(v, "provider.key", p.key, p.key_pos);
+        p.key_given = read_string(v, "provider.key", p.key, p.key_pos);
       } else if (key == "partition") {
         p.partition_pos = pos_of(v.source());
         if (expect_type(v, toml::node_type::integer, "provider.partition")) {
@@ -343,7 +343,7 @@ class Reader {
         if (read_string(v, "mount.path", m.path, m.path_pos)) check_path(m.path, m.path_pos);
       } else if (key == "provider") {
         has_provider = true;
-        read_string(v, "mount.provider", m.provider, m.provider_pos);
+        m.provider_given = read_string(v, "mount.provider", m.provider, m.provider_pos);
       } else if (key == "read_only") {
         m.read_only_pos = pos_of(v.source());
         if (expect_type(v, toml::node_type::boolean, "mount.read_only")) {
@@ -461,14 +461,14 @@ class Reader {
                  rootd::Reason::BCFG_TOO_MANY_PEER_EDGES, keep_peers[k]);
     }
     for (const ProviderRecord& r : s.providers) {
-      if (!r.service.empty()) check_ref(r.service, r.service_pos, "provider.service");
-      if (!r.block.empty()) check_ref(r.block, r.block_pos, "provider.block");
-      if (!r.key.empty()) check_ref(r.key, r.key_pos, "provider.key");
+      if (r.service_given) check_ref(r.service, r.service_pos, "provider.service");
+      if (r.block_given) check_ref(r.block, r.block_pos, "provider.block");
+      if (r.key_given) check_ref(r.key, r.key_pos, "provider.key");
     }
 
     std::map<std::string_view, SourcePos> paths;
     for (const MountRecord& r : s.mounts) {
-      if (!r.provider.empty() && providers.count(r.provider) == 0) {
+      if (r.provider_given && providers.count(r.provider) == 0) {
         error(r.provider_pos, ToolCode::TOML_UNKNOWN_REFERENCE,
               fmt::format("mount.provider names provider {}, which is not declared",
                           quoted(r.provider)),

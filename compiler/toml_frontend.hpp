@@ -45,6 +45,9 @@ struct ServiceRecord {
 struct ProviderRecord {
   std::string name, service, block, key;  // block / key empty = none
   std::uint32_t partition = rootd::bcfg::kNoPartition;
+  // Whether the key was written as a string: `block = ""` names a service
+  // called "", which is a reference to check, not an absent key.
+  bool service_given = false, block_given = false, key_given = false;
 
   SourcePos table;
   SourcePos name_pos, service_pos, block_pos, partition_pos, key_pos;
@@ -53,6 +56,7 @@ struct ProviderRecord {
 struct MountRecord {
   std::string path, provider;
   bool read_only = false;
+  bool provider_given = false;  // as ProviderRecord's *_given
 
   SourcePos table;
   SourcePos path_pos, provider_pos, read_only_pos;

@@ -8,6 +8,8 @@
 //   corpus/handoff/erix-boot-NAME.hoff
 //                                BUILD/sim/erix-boot --write-handoff ... examples/NAME.toml
 // (example-phase0.bcfg is left out: it is byte for byte constexpr-phase0.bcfg.)
+// Files named regress-* are inputs a long run found, kept by hand so that
+// every short run replays them.
 #include <cstdio>
 #include <cstring>
 #include <fstream>

@@ -10,11 +10,13 @@
 # each target's run at N seconds (libFuzzer's -max_total_time), for a
 # machine too busy to reach RUNS in the time there is. JOBS=N runs libFuzzer
 # in fork mode with N worker processes (one per core), which shares RUNS
-# between them; fork mode reports no peak RSS.
+# between them and, as a single process does, stops at the first crash,
+# timeout or out-of-memory (fork mode's own default skips the last two, and
+# counts a crash as a timeout when both exit with 1); it reports no peak RSS.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ $# -lt 1 ] || [ "$1" = "-h" ] || [ "$1" = "--help" ]; then
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   [ $# -lt 1 ] && exit 2 || exit 0
 fi
 build=$1
@@ -34,7 +36,7 @@ for t in "${targets[@]}"; do
   start=$(date +%s)
   status=0
   nice -n 19 "$here/run_fuzzer.sh" "$exe" "$here/corpus/$t" "$work" \
-    -runs="$runs" ${MAX_SECONDS:+-max_total_time=$MAX_SECONDS} ${JOBS:+-fork=$JOBS} -rss_limit_mb=2048 -timeout=10 -dict="$here/dict/${dicts[$t]}" \
+    -runs="$runs" ${MAX_SECONDS:+-max_total_time=$MAX_SECONDS} ${JOBS:+-fork=$JOBS -ignore_timeouts=0 -ignore_ooms=0 -ignore_crashes=0} -rss_limit_mb=2048 -timeout=10 -dict="$here/dict/${dicts[$t]}" \
     >"$log" 2>&1 || status=$?
   secs=$(( $(date +%s) - start ))
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
