@@ -1,5 +1,6 @@
-// Runs the erix-boot command line (ERIX_BOOT) the way a user does, for tests
-// that check what it prints and how it exits.
+// Runs the erix-boot command line (ERIX_BOOT), or another of the project's
+// tools, the way a user does, for tests that check what it prints and how it
+// exits.
 #pragma once
 
 #include <sys/wait.h>
@@ -25,10 +26,8 @@ struct CliRun {
   std::vector<std::string> lines;  // stdout, line by line (stderr is dropped)
 };
 
-// erix-boot with `args` (already quoted where needed).
-inline CliRun run_erix_boot(const std::string& args) {
-  const char* tool = std::getenv("ERIX_BOOT");
-  REQUIRE(tool != nullptr);
+// `tool` with `args` (already quoted where needed), as a shell runs it.
+inline CliRun run_cli(const std::string& tool, const std::string& args) {
   FILE* pipe = ::popen((shell_quote(tool) + " " + args + " 2>/dev/null").c_str(), "r");
   REQUIRE(pipe != nullptr);
   std::string out;
@@ -40,6 +39,13 @@ inline CliRun run_erix_boot(const std::string& args) {
   std::istringstream in(out);
   for (std::string line; std::getline(in, line);) run.lines.push_back(line);
   return run;
+}
+
+// erix-boot with `args` (already quoted where needed).
+inline CliRun run_erix_boot(const std::string& args) {
+  const char* tool = std::getenv("ERIX_BOOT");
+  REQUIRE(tool != nullptr);
+  return run_cli(tool, args);
 }
 
 }  // namespace erix::test

@@ -24,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "erix_boot_cli.hpp"
 #include "kernel_model.hpp"
 #include "rootd/bcfg.hpp"
 #include "rootd/endpoints.hpp"
@@ -41,11 +42,7 @@ std::string env(const char* name) {
   return v;
 }
 
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+std::string quote(const std::string& s) { return erix::test::shell_quote(s); }
 
 std::string example(std::string_view name) { return env("ROOTD_SOURCE_ROOT") + "/examples/" + std::string(name); }
 std::string temp_path(std::string_view name) {
@@ -73,18 +70,8 @@ struct Run {
 };
 
 Run run_tool(const std::string& tool, const std::string& args) {
-  const std::string command = quote(tool) + " " + args + " 2>/dev/null";
-  FILE* pipe = ::popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  const int status = ::pclose(pipe);
-  Run r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) r.lines.push_back(line);
-  return r;
+  erix::test::CliRun run = erix::test::run_cli(tool, args);
+  return Run{run.code, std::move(run.lines)};
 }
 
 Run boot(const std::string& args) { return run_tool(env("ERIX_BOOT"), args); }
