@@ -5,48 +5,30 @@
 #include <fstream>
 #include <iterator>
 
+#include "elf_layout.hpp"
+#include "rootd/bytes.hpp"
 #include "rootd/loader_protocol.hpp"
 
 namespace erix::sim {
 
 namespace {
 
-// ELF64 header and program header fields (the System V gABI layout).
-constexpr std::size_t kEhdrSize = 64;
-constexpr std::size_t kPhoff = 0x20;
-constexpr std::size_t kPhentsize = 0x36;
-constexpr std::size_t kPhnum = 0x38;
-constexpr std::size_t kPhdrSize = 56;
-constexpr std::size_t kPType = 0x00;
-constexpr std::size_t kPVaddr = 0x10;
-constexpr std::size_t kPPaddr = 0x18;
-constexpr std::size_t kPMemsz = 0x28;
-constexpr std::uint32_t kPtLoad = 1;
-constexpr std::uint32_t kPtInterp = 3;
-
-std::uint64_t get(const std::vector<char>& b, std::size_t at, std::size_t width) {
-  std::uint64_t v = 0;
-  for (std::size_t i = 0; i < width; ++i) v |= std::uint64_t{static_cast<unsigned char>(b[at + i])} << (8 * i);
-  return v;
-}
-void put(std::vector<char>& b, std::size_t at, std::size_t width, std::uint64_t v) {
-  for (std::size_t i = 0; i < width; ++i) b[at + i] = static_cast<char>((v >> (8 * i)) & 0xFF);
-}
+using namespace elf;
 
 // Offsets of the non-empty PT_LOAD headers, in table order.
 Expected<std::vector<std::size_t>, std::string> loads(const std::vector<char>& b) {
   if (b.size() < kEhdrSize || b[0] != 0x7F || b[1] != 'E' || b[2] != 'L' || b[3] != 'F') {
     return unexpected(std::string("not an ELF file"));
   }
-  const std::uint64_t phoff = get(b, kPhoff, 8);
-  const std::uint64_t phnum = get(b, kPhnum, 2);
-  if (get(b, kPhentsize, 2) != kPhdrSize || phoff > b.size() || phnum * kPhdrSize > b.size() - phoff) {
+  const std::uint64_t phoff = rootd::load_le64(b, kPhoff);
+  const std::uint64_t phnum = rootd::load_le16(b, kPhnum);
+  if (rootd::load_le16(b, kPhentsize) != kPhdrSize || phoff > b.size() || phnum * kPhdrSize > b.size() - phoff) {
     return unexpected(std::string("no program header table inside the file"));
   }
   std::vector<std::size_t> out;
   for (std::uint64_t i = 0; i < phnum; ++i) {
     const std::size_t at = phoff + i * kPhdrSize;
-    if (get(b, at + kPType, 4) == kPtLoad && get(b, at + kPMemsz, 8) != 0) out.push_back(at);
+    if (rootd::load_le32(b, at + kPhType) == kPtLoad && rootd::load_le64(b, at + kPhMemsz) != 0) out.push_back(at);
   }
   return out;
 }
@@ -73,13 +55,13 @@ Expected<std::vector<char>, std::string> overlap_second_load(rootd::Bytes elf) {
   auto at = loads(b);
   if (!at) return unexpected(at.error());
   if (at->size() < 2) return unexpected(std::string("fewer than two loaded segments to overlap"));
-  const std::uint64_t first = get(b, (*at)[0] + kPVaddr, 8);
-  const std::uint64_t second = get(b, (*at)[1] + kPVaddr, 8);
+  const std::uint64_t first = rootd::load_le64(b, (*at)[0] + kPhVaddr);
+  const std::uint64_t second = rootd::load_le64(b, (*at)[1] + kPhVaddr);
   // Onto the first's page, at the second's own page offset: still congruent
   // with its file offset, so the one defect is the overlap.
   const std::uint64_t moved = (first & ~(kPageSize - 1)) | (second & (kPageSize - 1));
-  put(b, (*at)[1] + kPVaddr, 8, moved);
-  put(b, (*at)[1] + kPPaddr, 8, moved);
+  rootd::store_le64(b, (*at)[1] + kPhVaddr, moved);
+  rootd::store_le64(b, (*at)[1] + kPhPaddr, moved);
   return b;
 }
 
@@ -88,7 +70,7 @@ Expected<std::vector<char>, std::string> make_last_load_interp(rootd::Bytes elf)
   auto at = loads(b);
   if (!at) return unexpected(at.error());
   if (at->size() < 2) return unexpected(std::string("no loaded segment to spare for PT_INTERP"));
-  put(b, at->back() + kPType, 4, kPtInterp);
+  rootd::store_le32(b, at->back() + kPhType, kPtInterp);
   return b;
 }
 
