@@ -18,6 +18,7 @@
 #include "loader_fixtures.hpp"
 #include "loader_service.hpp"
 #include "services.hpp"
+#include "sim_world.hpp"
 #include "system_image.hpp"
 
 namespace erix::test {
@@ -46,10 +47,7 @@ inline const std::vector<sim::LoaderFixture>& loader_fixtures() {
   return made;
 }
 
-struct LoaderWorld {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
-  sim::SystemConfig config;
+struct LoaderWorld : SimWorld {
   sim::LoaderService* loader = nullptr;
   std::shared_ptr<sim::MemorySources> sources = std::make_shared<sim::MemorySources>();
   sim::Pid loaderd = sim::kNoPid;
@@ -69,17 +67,8 @@ std::unique_ptr<W> boot_loader_world(std::optional<sim::FaultPoint> loaderd_faul
   auto w = std::make_unique<W>();
   auto cfg = sim::load_system_config(env("ROOTD_SOURCE_ROOT") + "/examples/phase4-loader-closure.toml");
   REQUIRE(cfg);
-  w->config = *cfg;
-  auto image = sim::build_system_image(w->config);
-  REQUIRE(image);
-  w->services = std::make_unique<sim::Services>(*w->model);
-  for (const auto& s : w->config.services) REQUIRE(w->services->add(s));
-  if (loaderd_fault) REQUIRE(w->services->set_fault("loaderd", *loaderd_fault));
-  auto root = w->model->boot_rootd(image->layout);
-  REQUIRE(root);
-  sim::ModelDriver driver(*w->model);
-  const sim::EngineRun run = sim::run_engine<rootd::boot::RuntimeVariant>(
-      rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
+  set_up(*w, *cfg, loaderd_fault ? FaultList{{"loaderd", *loaderd_fault}} : FaultList{});
+  const sim::EngineRun run = run_runtime(*w);
   REQUIRE(run.status == rootd::Status::READY);
   w->loader = w->services->template protocol<sim::LoaderService>();
   REQUIRE(w->loader != nullptr);

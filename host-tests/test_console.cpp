@@ -27,6 +27,7 @@
 #include "rootd/service_roles.hpp"
 #include "rootd/verify_console.hpp"
 #include "services.hpp"
+#include "sim_world.hpp"
 #include "system_image.hpp"
 #include "verify_harness.hpp"
 
@@ -706,17 +707,14 @@ std::string example(const std::string& name) {
   return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
 }
 
-struct World {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
-  sim::SystemConfig cfg;
+struct World : erix::test::SimWorld {
   sim::EngineRun run;
   std::optional<rootd::bcfg::View> view;
   std::unique_ptr<rootd::ServiceRoles> roles = std::make_unique<rootd::ServiceRoles>();
 
   v::Context context() const { return v::Context{*view, *roles}; }
   std::uint16_t index(const std::string& name) const {
-    for (const auto& s : cfg.services) {
+    for (const auto& s : config.services) {
       if (s.name == name) return static_cast<std::uint16_t>(*s.identity);
     }
     FAIL("no service " << name);
@@ -740,19 +738,10 @@ std::unique_ptr<World> boot(const std::string& example_name, const std::string& 
   auto w = std::make_unique<World>();
   auto cfg = sim::system_config_from_bytes(example(example_name), example_name);
   REQUIRE(cfg);
-  w->cfg = *cfg;
-  auto image = sim::build_system_image(w->cfg);
-  REQUIRE(image);
-  w->services = std::make_unique<sim::Services>(*w->model);
-  for (const auto& s : w->cfg.services) REQUIRE(w->services->add(s));
-  if (point.has_value()) REQUIRE(w->services->set_fault(faulty, *point));
-  auto root = w->model->boot_rootd(image->layout);
-  REQUIRE(root);
-  sim::ModelDriver driver(*w->model);
-  w->run = sim::run_engine<rootd::boot::RuntimeVariant>(
-      rootd::Bytes(image->handoff.data(), image->handoff.size()), *root, driver);
+  erix::test::set_up(*w, *cfg, point.has_value() ? erix::test::FaultList{{faulty, *point}} : erix::test::FaultList{});
+  w->run = erix::test::run_runtime(*w);
   REQUIRE(w->run.status == rootd::Status::READY);
-  const auto parsed = rootd::bcfg::parse(rootd::Bytes(w->cfg.blob.data(), w->cfg.blob.size()));
+  const auto parsed = rootd::bcfg::parse(w->blob());
   REQUIRE(parsed);
   w->view = *parsed;
   rootd::resolve_roles(*w->view, *w->roles);

@@ -31,6 +31,7 @@
 #include "rootd/policy.hpp"
 #include "rootd/sink.hpp"
 #include "services.hpp"
+#include "sim_world.hpp"
 #include "system_image.hpp"
 
 using rootd::AuthorityKind;
@@ -218,33 +219,20 @@ std::string example(std::string_view name) {
   return std::string(root) + "/examples/" + std::string(name);
 }
 
-struct SimBoot {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
-  sim::SystemConfig config;
+struct SimBoot : erix::test::SimWorld {
   sim::EngineRun run;
   std::size_t leaks = 0;
 };
 
 // `faults`: service -> fault point, set before the boot.
-std::unique_ptr<SimBoot> boot_example(std::string_view file,
-                                      const std::vector<std::pair<std::string, sim::FaultPoint>>& faults = {}) {
+std::unique_ptr<SimBoot> boot_example(std::string_view file, const erix::test::FaultList& faults = {}) {
   auto b = std::make_unique<SimBoot>();
   auto cfg = sim::load_system_config(example(file));
   REQUIRE(cfg);
-  b->config = *cfg;
-  auto image = sim::build_system_image(b->config);
-  REQUIRE(image);
-  b->services = std::make_unique<sim::Services>(*b->model);
-  for (const auto& s : b->config.services) REQUIRE(b->services->add(s));
-  for (const auto& [service, point] : faults) REQUIRE(b->services->set_fault(service, point));
-  auto root = b->model->boot_rootd(image->layout);
-  REQUIRE(root);
-  sim::ModelDriver driver(*b->model);
-  b->run = sim::run_engine<rootd::boot::RuntimeVariant>(rootd::Bytes(image->handoff.data(), image->handoff.size()),
-                                                         *root, driver);
+  erix::test::set_up(*b, *cfg, faults);
+  b->run = erix::test::run_runtime(*b);
   sim::LedgerInputs in;
-  in.config = rootd::Bytes(b->config.blob.data(), b->config.blob.size());
+  in.config = b->blob();
   in.failed = b->run.status != rootd::Status::READY;
   b->leaks = sim::build_ledger(*b->model, in).leak_count();
   return b;
@@ -676,12 +664,9 @@ class RecordingDriver final : public sim::Driver {
   sim::ModelDriver inner_;
 };
 
-struct RecordedBoot {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
+struct RecordedBoot : erix::test::SimWorld {
   std::unique_ptr<RecordingDriver> driver;
   sim::EngineRun run;
-  std::uint32_t root_slot = 0;
   std::size_t leaks = 0;
   sim::Pid probe = sim::kNoPid;
 
@@ -698,23 +683,15 @@ struct RecordedBoot {
   }
 };
 
-std::unique_ptr<RecordedBoot> boot_recorded(const std::vector<std::pair<std::string, sim::FaultPoint>>& faults = {}) {
+std::unique_ptr<RecordedBoot> boot_recorded(const erix::test::FaultList& faults = {}) {
   auto b = std::make_unique<RecordedBoot>();
   auto cfg = sim::load_system_config(example("phase0.toml"));
   REQUIRE(cfg);
-  auto image = sim::build_system_image(*cfg);
-  REQUIRE(image);
-  b->services = std::make_unique<sim::Services>(*b->model);
-  for (const auto& s : cfg->services) REQUIRE(b->services->add(s));
-  for (const auto& [service, point] : faults) REQUIRE(b->services->set_fault(service, point));
-  auto root = b->model->boot_rootd(image->layout);
-  REQUIRE(root);
-  b->root_slot = *root;
+  erix::test::set_up(*b, *cfg, faults);
   b->driver = std::make_unique<RecordingDriver>(*b->model);
-  b->run = sim::run_engine<rootd::boot::RuntimeVariant>(rootd::Bytes(image->handoff.data(), image->handoff.size()),
-                                                         *root, *b->driver);
+  b->run = sim::run_engine<rootd::boot::RuntimeVariant>(b->handoff(), b->root_slot, *b->driver);
   sim::LedgerInputs in;
-  in.config = rootd::Bytes(cfg->blob.data(), cfg->blob.size());
+  in.config = b->blob();
   in.failed = b->run.status != rootd::Status::READY;
   b->leaks = sim::build_ledger(*b->model, in).leak_count();
   const sim::ServiceRecord* rec = b->services->find("phase0-probe");

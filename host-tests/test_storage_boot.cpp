@@ -23,6 +23,7 @@
 #include "kernel_model.hpp"
 #include "rootd/storage_intent.hpp"
 #include "services.hpp"
+#include "sim_world.hpp"
 #include "storage_services.hpp"
 #include "system_image.hpp"
 
@@ -97,9 +98,7 @@ class TamperDriver final : public sim::Driver {
   OnSend on_send_;
 };
 
-struct Booted {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
+struct Booted : erix::test::SimWorld {
   sim::EngineRun run;
   sim::Audit audit;
   std::uint64_t partition_calls = 0;
@@ -117,16 +116,11 @@ struct Booted {
 Booted boot(const sim::SystemConfig& cfg, std::function<void(sim::StorageServices&)> setup = {},
             TamperDriver::OnSend on_send = {}) {
   Booted b;
-  auto image = sim::build_system_image(cfg);
-  REQUIRE(image);
-  b.services = std::make_unique<sim::Services>(*b.model);
-  for (const auto& s : cfg.services) REQUIRE(b.services->add(s));
-  if (setup) setup(b.services->storage());
-  auto root = b.model->boot_rootd(image->layout);
-  REQUIRE(root);
+  erix::test::set_up(b, cfg, {}, [&](sim::Services& services) {
+    if (setup) setup(services.storage());
+  });
   TamperDriver driver(*b.model, std::move(on_send));
-  b.run = sim::run_engine<rootd::boot::RuntimeVariant>(rootd::Bytes(image->handoff.data(), image->handoff.size()),
-                                                       *root, driver);
+  b.run = sim::run_engine<rootd::boot::RuntimeVariant>(b.handoff(), b.root_slot, driver);
   b.audit = b.model->audit();
   b.partition_calls = driver.partition_calls;
   return b;

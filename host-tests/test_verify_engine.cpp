@@ -29,6 +29,7 @@
 #include "rootd/verifiers.hpp"
 #include "rootd/verify.hpp"
 #include "services.hpp"
+#include "sim_world.hpp"
 #include "system_image.hpp"
 
 namespace sim = erix::sim;
@@ -176,12 +177,8 @@ std::string source_root() {
   return root;
 }
 
-struct Booted {
-  std::unique_ptr<sim::KernelModel> model = std::make_unique<sim::KernelModel>();
-  std::unique_ptr<sim::Services> services;
-  sim::SystemConfig config;
+struct Booted : erix::test::SimWorld {
   sim::EngineRun run;
-  std::uint32_t root_slot = 0;
   std::uint32_t scratch = 0;              // first free slot + 3 * services
   std::vector<std::uint32_t> endpoint;    // rootd's retained endpoint of each service
   std::uint16_t vfsd = rootd::bcfg::kNoIndex;
@@ -211,18 +208,11 @@ std::unique_ptr<Booted> boot(const std::string& example, const Misbehaviour& mis
   auto b = std::make_unique<Booted>();
   auto cfg = sim::load_system_config(source_root() + "/examples/" + example);
   REQUIRE(cfg);
-  b->config = *cfg;
-  auto image = sim::build_system_image(b->config);
-  REQUIRE(image);
-  b->services = std::make_unique<sim::Services>(*b->model);
-  for (const auto& s : b->config.services) REQUIRE(b->services->add(s));
-  auto root = b->model->boot_rootd(image->layout);
-  REQUIRE(root);
-  b->root_slot = *root;
+  erix::test::set_up(*b, *cfg);
 
-  const auto h = rootd::handoff::parse(rootd::Bytes(image->handoff.data(), image->handoff.size()));
+  const auto h = rootd::handoff::parse(b->handoff());
   REQUIRE(h.ok());
-  const auto c = rootd::bcfg::parse(rootd::Bytes(b->config.blob.data(), b->config.blob.size()));
+  const auto c = rootd::bcfg::parse(b->blob());
   REQUIRE(c.ok());
   const std::uint32_t first_free = h.value().cspace().first_free_slot;
   const std::size_t n = c.value().service_count();
@@ -240,8 +230,7 @@ std::unique_ptr<Booted> boot(const std::string& example, const Misbehaviour& mis
   driver.failing_deletes = mis.failing_deletes;
 
   auto storage = std::make_unique<rootd::boot::BasicBootStorage<kCapacity>>();
-  rootd::boot::Engine<Variant, kCapacity, Suite> engine(rootd::Bytes(image->handoff.data(), image->handoff.size()),
-                                                       *root, *storage);
+  rootd::boot::Engine<Variant, kCapacity, Suite> engine(b->handoff(), b->root_slot, *storage);
   sim::RunPerformer performer(driver, b->run);
   b->run.actions = rootd::boot::drive(engine, performer, 1'000'000);
   b->run.status = engine.status();
@@ -250,7 +239,7 @@ std::unique_ptr<Booted> boot(const std::string& example, const Misbehaviour& mis
     b->run.failed_service = std::string(engine.config().service(engine.failed_service()).name);
   }
   sim::LedgerInputs in;
-  in.config = rootd::Bytes(b->config.blob.data(), b->config.blob.size());
+  in.config = b->blob();
   in.failed = b->run.status != Status::READY;
   const sim::Ledger ledger = sim::build_ledger(*b->model, in);
   b->leaks = ledger.leak_count();
