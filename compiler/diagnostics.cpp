@@ -51,17 +51,20 @@ struct Glyph {
   bool tab = false;
 };
 
+// Bytes of the code point at `i`; a sequence the line's end cuts short is
+// shown byte by byte.
+std::size_t code_point_size(std::string_view line, std::size_t i) {
+  const std::size_t n = utf8_length(static_cast<unsigned char>(line[i]));
+  return i + n > line.size() ? 1 : n;
+}
+
 // How many code points `line` has, counting no further than `limit`: the
 // renderer only needs to know whether a line is longer than what it shows
 // and whether the caret is on it, so a 10 MB line is never walked to its end
 // unless the caret is there.
 std::size_t code_points_upto(std::string_view line, std::size_t limit) {
   std::size_t count = 0;
-  for (std::size_t i = 0; i < line.size() && count < limit; ++count) {
-    std::size_t n = utf8_length(static_cast<unsigned char>(line[i]));
-    if (i + n > line.size()) n = 1;
-    i += n;
-  }
+  for (std::size_t i = 0; i < line.size() && count < limit; ++count) i += code_point_size(line, i);
   return count;
 }
 
@@ -74,8 +77,7 @@ std::vector<Glyph> glyphs_of(std::string_view line, std::size_t first, std::size
   std::size_t i = 0;
   for (; i < line.size() && count < last; ++count) {
     const auto u = static_cast<unsigned char>(line[i]);
-    std::size_t n = utf8_length(u);
-    if (i + n > line.size()) n = 1;
+    const std::size_t n = code_point_size(line, i);
     if (count >= first) {
       if (u == '\t') {
         out.push_back({"\t", true});
